@@ -1,0 +1,322 @@
+/// What the PAM module does, written against `ModuleHost` (the conversation, the PAM items,
+/// syslog) so it can be driven by libpam or by a scripted fake. No PAM import here: the adapter
+/// maps `ModuleResult` to PAM codes in one place.
+
+/// The host side of one PAM call.
+public protocol ModuleHost: AnyObject {
+    /// Asks with echo off (PAM_PROMPT_ECHO_OFF); nil when the conversation failed.
+    func askSecret(_ prompt: String) -> SecretBytes?
+    /// Shows a message (PAM_ERROR_MSG when `isError`, else PAM_TEXT_INFO).
+    func tell(_ text: String, isError: Bool)
+    /// PAM_AUTHTOK.
+    var authToken: SecretBytes? { get set }
+    /// PAM_OLDAUTHTOK.
+    var oldAuthToken: SecretBytes? { get set }
+    /// The login that authenticated successfully through this handle (pam_set_data).
+    var authenticatedUser: String? { get set }
+    /// True when the real uid of the calling process is 0.
+    var callerIsRoot: Bool { get }
+    func log(_ priority: LogPriority, _ message: String)
+}
+
+public enum LogPriority: Sendable {
+    case err, warning, notice, info, debug
+}
+
+/// Outcomes of the module's hooks; the adapter maps each to one PAM code.
+public enum ModuleResult: Equatable, Sendable {
+    case success
+    case authError
+    case userUnknown
+    case permissionDenied
+    case authInfoUnavailable
+    case newAuthTokenRequired
+    case authTokError
+    case conversationError
+    case serviceError
+}
+
+/// Module arguments (`db=`, `config=`, flags), parsed by a pure function.
+public struct ModuleOptions: Equatable, Sendable {
+    public var db = "/var/lib/pwdir/users"
+    public var config = "/etc/security/pwdir.conf"
+    public var debug = false
+    public var nodelay = false
+    public var useFirstPass = false
+    public var tryFirstPass = false
+    public var useAuthtok = false
+    public var silent = false
+    /// Arguments not understood; the adapter logs them and goes on.
+    public var unknown: [String] = []
+
+    public init() {}
+
+    public static func parse(_ arguments: [String]) -> ModuleOptions {
+        var o = ModuleOptions()
+        for a in arguments {
+            switch a {
+            case "debug": o.debug = true
+            case "nodelay": o.nodelay = true
+            case "use_first_pass": o.useFirstPass = true
+            case "try_first_pass": o.tryFirstPass = true
+            case "use_authtok": o.useAuthtok = true
+            case "silent": o.silent = true
+            default:
+                if a.hasPrefix("db="), a.count > 3 { o.db = String(a.dropFirst(3)) }
+                else if a.hasPrefix("config="), a.count > 7 { o.config = String(a.dropFirst(7)) }
+                else { o.unknown.append(a) }
+            }
+        }
+        return o
+    }
+}
+
+/// The module's behaviour for one hook call.
+public struct ModuleLogic {
+    public let options: ModuleOptions
+    public let host: ModuleHost
+    public let now: Int64
+
+    public static let lockedMessage = "This account is locked. Contact your administrator to have it unlocked."
+    public static let mustChangeMessage = "You must change your password now: it was set by an administrator."
+    public static let noPasswordMessage = "No password has been set for this account yet. Contact your administrator."
+
+    public init(options: ModuleOptions, host: ModuleHost, now: Int64) {
+        self.options = options
+        self.host = host
+        self.now = now
+    }
+
+    // MARK: authenticate
+
+    public func authenticate(user: String) -> ModuleResult {
+        guard let settings = loadSettings() else { return .authInfoUnavailable }
+        let directory = DirectoryFile(path: options.db)
+        var record: UserRecord?
+        if LoginName.isValid(user) {
+            do { record = try directory.lookup(user) } catch { return unavailable(error) }
+        }
+        guard let password = obtainPassword() else {
+            return options.useFirstPass ? .authError : .conversationError
+        }
+        // One yescrypt hash whatever the case: an unknown user, a user without a password and
+        // a locked user cost the same as a wrong password, so timing tells nothing.
+        let dummy: String
+        do { dummy = try Yescrypt.makeSetting(cost: settings.yescryptCost) } catch {
+            host.log(.err, "cannot make a yescrypt setting: \(error.message)")
+            return .serviceError
+        }
+        let matches = Yescrypt.verify(password, against: record?.passwordHash, dummySetting: dummy)
+        guard let record else {
+            host.log(.notice, "authentication failure; unknown user \(printable(user))")
+            return .userUnknown
+        }
+        if record.isAdminLocked {
+            host.log(.notice, "authentication refused for \(user): account locked by an administrator")
+            if !options.silent { host.tell(Self.lockedMessage, isError: true) }
+            return .permissionDenied
+        }
+        guard record.hasPassword else {
+            host.log(.notice, "authentication failure for \(user): no password set")
+            return .authError
+        }
+        guard matches else {
+            host.log(.notice, "authentication failure for \(user)")
+            return .authError
+        }
+        host.authenticatedUser = user
+        if options.debug { host.log(.debug, "authenticated \(user)") }
+        return .success
+    }
+
+    /// The password for authenticate: PAM_AUTHTOK with use_first_pass / try_first_pass, else
+    /// asked. An asked password is stored as PAM_AUTHTOK for the modules stacked below.
+    private func obtainPassword() -> SecretBytes? {
+        if options.useFirstPass || options.tryFirstPass, let token = host.authToken { return token }
+        if options.useFirstPass {
+            host.log(.err, "use_first_pass given but no password was entered by a module above")
+            return nil
+        }
+        guard let answer = host.askSecret("Password: ") else { return nil }
+        host.authToken = answer
+        return answer
+    }
+
+    // MARK: acct_mgmt
+
+    public func accountManagement(user: String) -> ModuleResult {
+        guard loadSettings() != nil else { return .authInfoUnavailable }
+        guard LoginName.isValid(user) else { return .userUnknown }
+        let record: UserRecord
+        do {
+            guard let r = try DirectoryFile(path: options.db).lookup(user) else { return .userUnknown }
+            record = r
+        } catch { return unavailable(error) }
+        if record.isAdminLocked {
+            host.log(.notice, "account \(user) refused: locked by an administrator")
+            if !options.silent { host.tell(Self.lockedMessage, isError: true) }
+            return .permissionDenied
+        }
+        guard record.hasPassword else {
+            host.log(.notice, "account \(user) refused: no password set")
+            if !options.silent { host.tell(Self.noPasswordMessage, isError: true) }
+            return .permissionDenied
+        }
+        if record.mustChangePassword {
+            host.log(.info, "account \(user) must change its password")
+            host.tell(Self.mustChangeMessage, isError: true)
+            return .newAuthTokenRequired
+        }
+        return .success
+    }
+
+    // MARK: chauthtok
+
+    /// PAM_PRELIM_CHECK: the user exists, is not locked, and (unless root changes it, or the
+    /// user just authenticated through this handle for an expired password) knows the
+    /// current password.
+    public func prepareChange(user: String, changeExpired: Bool) -> ModuleResult {
+        guard let settings = loadSettings() else { return .authInfoUnavailable }
+        guard LoginName.isValid(user) else { return .userUnknown }
+        let record: UserRecord
+        do {
+            guard let r = try DirectoryFile(path: options.db).lookup(user) else { return .userUnknown }
+            record = r
+        } catch { return unavailable(error) }
+        if record.isAdminLocked {
+            if !options.silent { host.tell(Self.lockedMessage, isError: true) }
+            return .permissionDenied
+        }
+        if !needsCurrentPassword(user: user, changeExpired: changeExpired) { return .success }
+        let current: SecretBytes
+        if options.useFirstPass || options.tryFirstPass, let token = host.oldAuthToken {
+            current = token
+        } else {
+            guard let answer = host.askSecret("Current password: ") else { return .conversationError }
+            current = answer
+        }
+        return verifyCurrent(current, record: record, settings: settings)
+    }
+
+    /// PAM_UPDATE_AUTHTOK: asks the new password twice (or takes it from a module above with
+    /// use_authtok), applies the policy, stores the hash and clears must-change.
+    public func updatePassword(user: String, changeExpired: Bool) -> ModuleResult {
+        guard let settings = loadSettings() else { return .authInfoUnavailable }
+        guard LoginName.isValid(user) else { return .userUnknown }
+        let directory = DirectoryFile(path: options.db)
+        let record: UserRecord
+        do {
+            guard let r = try directory.lookup(user) else { return .userUnknown }
+            record = r
+        } catch { return unavailable(error) }
+        if record.isAdminLocked { return .permissionDenied }
+        if needsCurrentPassword(user: user, changeExpired: changeExpired) {
+            // As pam_unix does: the old password is checked again, not trusted from PRELIM.
+            guard let old = host.oldAuthToken else { return .authTokError }
+            let r = verifyCurrent(old, record: record, settings: settings)
+            if r != .success { return r }
+        }
+
+        let new: SecretBytes
+        if options.useAuthtok {
+            guard let token = host.authToken else {
+                host.log(.err, "use_authtok given but no new password was entered by a module above")
+                return .authTokError
+            }
+            new = token
+        } else {
+            guard let first = host.askSecret("New password: ") else { return .conversationError }
+            guard let second = host.askSecret("Retype new password: ") else { return .conversationError }
+            guard first.constantTimeEquals(second) else {
+                host.tell("Sorry, the passwords do not match; your password was not changed.", isError: true)
+                return .authTokError
+            }
+            new = first
+        }
+        do {
+            try PasswordPolicy(settings: settings).check(new)
+        } catch {
+            host.tell("Password refused: \(error.reasonForUser)", isError: true)
+            return .authTokError
+        }
+        if let current = record.passwordHash, Yescrypt.isWellFormed(current),
+           (try? Yescrypt.hash(new, setting: current)).map({ constantTimeEqual($0, current) }) == true {
+            host.tell("Password refused: it is the same as the current one.", isError: true)
+            return .authTokError
+        }
+        do {
+            let hash = try Yescrypt.hashNew(new, cost: settings.yescryptCost)
+            let found = try directory.update { (records) throws(PwdirError) -> Bool in
+                guard let i = records.firstIndex(where: { $0.login == user }) else { return false }
+                records[i].setPassword(hash: hash, now: now, mustChange: false)
+                return true
+            }
+            guard found else { return .userUnknown }
+        } catch {
+            host.log(.err, "cannot store the new password of \(user): \(error.message)")
+            host.tell("Your password could not be changed (\(error.reasonForUser)). Try again later.", isError: true)
+            return .authTokError
+        }
+        host.authToken = new
+        host.log(.notice, "password changed for \(user)")
+        return .success
+    }
+
+    private func needsCurrentPassword(user: String, changeExpired: Bool) -> Bool {
+        if host.callerIsRoot && !changeExpired { return false }
+        if changeExpired && host.authenticatedUser == user { return false }
+        return true
+    }
+
+    private func verifyCurrent(_ current: SecretBytes, record: UserRecord, settings: Settings) -> ModuleResult {
+        let dummy = (try? Yescrypt.makeSetting(cost: settings.yescryptCost)) ?? ""
+        guard Yescrypt.verify(current, against: record.passwordHash, dummySetting: dummy) else {
+            host.log(.notice, "password change refused for \(record.login): wrong current password")
+            host.tell("The current password is wrong; your password was not changed.", isError: true)
+            return .authError
+        }
+        host.oldAuthToken = current
+        return .success
+    }
+
+    // MARK: Shared
+
+    private func loadSettings() -> Settings? {
+        do {
+            let (settings, warnings) = try Settings.load(path: options.config)
+            for w in warnings { host.log(.warning, w) }
+            return settings
+        } catch {
+            host.log(.err, error.message)
+            return nil
+        }
+    }
+
+    private func unavailable(_ error: PwdirError) -> ModuleResult {
+        host.log(.err, error.message)
+        return .authInfoUnavailable
+    }
+
+    private func printable(_ s: String) -> String { PwdirError.printable(s) }
+}
+
+extension UserRecord {
+    /// Stores a new password hash and its time; `mustChange` marks an administrator-set one.
+    public mutating func setPassword(hash: String, now: Int64, mustChange: Bool) {
+        passwordHash = hash
+        self[Key.passwordChanged] = GeneralizedTime.format(now)
+        mustChangePassword = mustChange
+    }
+}
+
+extension PwdirError {
+    /// The message without the "what to do" tail meant for administrators.
+    public var reasonForUser: String {
+        switch self {
+        case let .weakPassword(reason): return reason
+        case let .passwordTooLong(max): return "it is longer than \(max) bytes"
+        case .busy: return "the directory is busy"
+        default: return "internal error"
+        }
+    }
+}

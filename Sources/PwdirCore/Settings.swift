@@ -1,0 +1,155 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The settings of `pwdir.conf`: `key = value` lines, `#` comments, in the style of
+/// faillock.conf and pwquality.conf. One parser serves the module and the command.
+public struct Settings: Equatable, Sendable {
+    /// Failed logins in a row that lock the account (0 = never).
+    public var deny = 5
+    /// Seconds after which a failure lock lifts by itself (0 = only an admin unlocks).
+    public var unlockTime: Int64 = 0
+    /// Failures older than this many seconds do not count (0 = no window).
+    public var failInterval: Int64 = 900
+    /// Cost factor given to crypt_gensalt_rn for new yescrypt hashes.
+    public var yescryptCost = 5
+    /// Minimum length of a new password.
+    public var minlen = 12
+    /// Previous passwords that may not be reused.
+    public var remember = 5
+    /// Seconds a mailed recovery code stays valid.
+    public var recoveryTTL: Int64 = 3600
+    /// Mail command, split on spaces, run without a shell.
+    public var sendmail = ["/usr/sbin/sendmail", "-t", "-i"]
+    /// From: of every mail.
+    public var mailFrom = "pwdir@" + Settings.hostName()
+    /// Entropy of a generated password, in bits.
+    public var generateBits = 80
+
+    public init() {}
+
+    /// Keys accepted in pwdir.conf.
+    public static let knownKeys: Set<String> = [
+        "deny", "unlock_time", "fail_interval", "yescrypt_cost", "minlen", "remember",
+        "recovery_ttl", "sendmail", "mail_from", "generate_bits",
+    ]
+
+    /// Parses settings text. Malformed lines and bad values are errors naming the line; unknown
+    /// keys are returned in `warnings` and ignored (as pam_faillock does), so that a newer
+    /// pwdir.conf does not lock everybody out of an older module.
+    public static func parse(_ text: String, path: String = "pwdir.conf") throws(PwdirError) -> (Settings, warnings: [String]) {
+        var s = Settings()
+        var warnings: [String] = []
+        var lineNumber = 0
+        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            let line = rawLine.trimmingSpaces()
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            let key: String
+            let value: String
+            if let eq = line.firstIndex(of: "=") {
+                key = String(line[..<eq]).trimmingSpaces()
+                value = String(line[line.index(after: eq)...]).trimmingSpaces()
+            } else {
+                key = line
+                value = ""
+            }
+            func fail(_ reason: String) -> PwdirError { .settings(path: path, line: lineNumber, reason: reason) }
+            func int(_ range: ClosedRange<Int64>) throws(PwdirError) -> Int64 {
+                guard let n = Int64(value), range.contains(n) else {
+                    throw fail("\(key) must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(PwdirError.printable(value))'")
+                }
+                return n
+            }
+            switch key {
+            case "deny": s.deny = Int(try int(0...1000))
+            case "unlock_time": s.unlockTime = try int(0...(10 * 365 * 86400))
+            case "fail_interval": s.failInterval = try int(0...(10 * 365 * 86400))
+            case "yescrypt_cost": s.yescryptCost = Int(try int(1...11))
+            case "minlen": s.minlen = Int(try int(6...512))
+            case "remember": s.remember = Int(try int(0...400))
+            case "recovery_ttl": s.recoveryTTL = try int(60...(7 * 86400))
+            case "generate_bits": s.generateBits = Int(try int(64...256))
+            case "sendmail":
+                let argv = value.split(separator: " ").map(String.init)
+                guard let first = argv.first, first.hasPrefix("/") else {
+                    throw fail("sendmail must be an absolute command path followed by its arguments")
+                }
+                s.sendmail = argv
+            case "mail_from":
+                do { try MailAddress.validate(value, field: "mail_from") } catch { throw fail(error.message) }
+                s.mailFrom = value
+            default:
+                if key.isEmpty { throw fail("a line must read 'key = value'") }
+                warnings.append("settings \(path) line \(lineNumber): unknown setting '\(PwdirError.printable(key))' ignored")
+            }
+        }
+        return (s, warnings)
+    }
+
+    /// Reads and parses the settings file. A missing file means the defaults (as for
+    /// faillock.conf); an unreadable or malformed one is an error.
+    public static func load(path: String) throws(PwdirError) -> (Settings, warnings: [String]) {
+        let fd: Int32
+        do {
+            fd = try Sys.open(path, O_RDONLY)
+        } catch {
+            if error.code == ENOENT { return (Settings(), []) }
+            throw .system(error)
+        }
+        defer { Sys.close(fd) }
+        let bytes: [UInt8]
+        do {
+            let st = try Sys.fstat(fd, path)
+            guard (st.st_mode & S_IFMT) == S_IFREG else { throw PwdirError.unsafeFile(path: path, reason: "not a regular file") }
+            if (st.st_mode & 0o002) != 0 { throw PwdirError.unsafeFile(path: path, reason: "it is world-writable; run chmod o-w on it") }
+            bytes = try Sys.readAll(fd, path, sizeHint: Int(st.st_size))
+        } catch { throw PwdirError(error) }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw .settings(path: path, line: 0, reason: "not valid UTF-8")
+        }
+        return try parse(text, path: path)
+    }
+
+    static func hostName() -> String {
+        var buf = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buf, buf.count - 1) == 0 else { return "localhost" }
+        let name = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return name.isEmpty ? "localhost" : name
+    }
+}
+
+extension StringProtocol {
+    func trimmingSpaces() -> String {
+        let scalars = unicodeScalars
+        var start = scalars.startIndex
+        var end = scalars.endIndex
+        while start < end, scalars[start] == " " || scalars[start] == "\t" || scalars[start] == "\r" { start = scalars.index(after: start) }
+        while end > start {
+            let prev = scalars.index(before: end)
+            if scalars[prev] == " " || scalars[prev] == "\t" || scalars[prev] == "\r" { end = prev } else { break }
+        }
+        return String(String.UnicodeScalarView(scalars[start..<end]))
+    }
+}
+
+/// Mail addresses as pwdir accepts them: one plain `local@domain`, no display name, no spaces,
+/// no control characters (so no header can be injected through one).
+public enum MailAddress {
+    public static func validate(_ address: String, field: String) throws(PwdirError) {
+        let bytes = Array(address.utf8)
+        func bad(_ reason: String) -> PwdirError { .invalidValue(field: field, reason: "'\(PwdirError.printable(address))' \(reason)") }
+        if bytes.isEmpty || bytes.count > 254 { throw bad("must be 1 to 254 characters") }
+        guard let at = bytes.lastIndex(of: UInt8(ascii: "@")), at > 0, at < bytes.count - 1 else {
+            throw bad("is not an address of the form name@domain")
+        }
+        for b in bytes where b <= 0x20 || b == 0x7F || b >= 0x80 || "<>()[]\\,;:\"".utf8.contains(b) {
+            throw bad("contains a character not allowed in an address")
+        }
+        if bytes[..<at].contains(UInt8(ascii: "@")) { throw bad("contains more than one '@'") }
+        let domain = bytes[(at + 1)...]
+        if !domain.contains(UInt8(ascii: ".")) && domain != Array("localhost".utf8)[...] {
+            throw bad("has no dot in its domain")
+        }
+    }
+}

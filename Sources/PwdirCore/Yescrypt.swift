@@ -1,0 +1,68 @@
+import CPwdirCrypt
+
+/// yescrypt through libxcrypt, as pam_unix's passverify.c does it: crypt_gensalt_rn("$y$", cost),
+/// crypt_rn with a heap crypt_data wiped afterwards, constant-time comparison. A stored value
+/// that is not a well-formed `$y$` hash never matches; a crypt failure is a failure.
+public enum Yescrypt {
+    /// Longest password accepted, in bytes; longer answers are refused after the same work.
+    public static let maxPasswordBytes = 512
+
+    /// A fresh setting (`$y$…$salt`) at `cost`.
+    public static func makeSetting(cost: Int) throws(PwdirError) -> String {
+        var buf = [CChar](repeating: 0, count: 128)
+        let rc = "$y$".withCString { cpwdir_crypt_gensalt($0, UInt(cost), &buf, Int32(buf.count)) }
+        guard rc == 0 else { throw .hashing("crypt_gensalt_rn refused cost \(cost)") }
+        let setting = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard setting.hasPrefix("$y$") else { throw .hashing("libxcrypt did not return a yescrypt setting") }
+        return setting
+    }
+
+    /// Hashes `password` with `setting` (a fresh setting or a stored hash).
+    public static func hash(_ password: SecretBytes, setting: String) throws(PwdirError) -> String {
+        var out = [CChar](repeating: 0, count: cpwdir_crypt_output_size())
+        let rc = password.withCString { phrase in setting.withCString { cpwdir_crypt(phrase, $0, &out, out.count) } }
+        guard rc == 0 else { throw .hashing("crypt_rn failed") }
+        let hashed = String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        cpwdir_wipe(&out, out.count)
+        return hashed
+    }
+
+    /// A new hash of `password` at `cost`.
+    public static func hashNew(_ password: SecretBytes, cost: Int) throws(PwdirError) -> String {
+        let h = try hash(password, setting: try makeSetting(cost: cost))
+        guard isWellFormed(h) else { throw .hashing("libxcrypt returned a malformed hash") }
+        return h
+    }
+
+    /// True for `$y$PARAMS$SALT$HASH` with the characters and lengths yescrypt produces.
+    public static func isWellFormed(_ stored: String) -> Bool {
+        let parts = stored.utf8.split(separator: UInt8(ascii: "$"), omittingEmptySubsequences: false)
+        // "", "y", params, salt, hash
+        guard parts.count == 5, parts[0].isEmpty, parts[1].elementsEqual("y".utf8) else { return false }
+        guard !parts[2].isEmpty, parts[2].count <= 32, !parts[3].isEmpty, parts[3].count <= 86, parts[4].count == 43 else { return false }
+        return parts[2...].allSatisfy { $0.allSatisfy(isCryptChar) }
+    }
+
+    static func isCryptChar(_ b: UInt8) -> Bool {
+        switch b {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "/"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Checks `password` against `stored`, always spending exactly one yescrypt hash: a
+    /// missing, malformed or locked stored value is replaced by `dummySetting` (a setting of
+    /// the same cost) and the answer is false. An over-long password also costs one hash.
+    public static func verify(_ password: SecretBytes, against stored: String?, dummySetting: String) -> Bool {
+        let usable = stored.map(isWellFormed) ?? false
+        let setting = usable ? stored! : dummySetting
+        let tooLong = password.count > maxPasswordBytes || password.containsNUL
+        let probe = tooLong ? SecretBytes(copying: nil, count: 0) : password
+        guard let computed = try? hash(probe, setting: setting) else { return false }
+        let same = constantTimeEqual(computed, setting)
+        return usable && !tooLong && same
+    }
+}
