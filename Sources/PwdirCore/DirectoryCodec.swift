@@ -64,7 +64,7 @@ public enum DirectoryCodec {
         while pos < frame.bodyEnd {
             lineNumber += 1
             let end = nextNewline(bytes, from: pos)
-            let r = try decodeLine(bytes, pos..<end, line: lineNumber, path: path)
+            let r = try decodeLine(bytes, pos..<end, line: { [lineNumber] in lineNumber }, path: path)
             if let last = records.last, !last.login.utf8.lexicographicallyPrecedes(r.login.utf8) {
                 let why = last.login == r.login ? "login '\(r.login)' appears twice" : "login '\(r.login)' is out of order (the file must be sorted by login)"
                 throw .directoryCorrupt(path: path, line: lineNumber, reason: why)
@@ -96,7 +96,7 @@ public enum DirectoryCodec {
             let end = nextNewline(bytes, from: start)
             let probe = try loginOfLine(bytes, start..<end, path: path)
             if probe.elementsEqual(key) {
-                return try decodeLine(bytes, start..<end, line: lineNumber(bytes, at: start), path: path)
+                return try decodeLine(bytes, start..<end, line: { lineNumber(bytes, at: start) }, path: path)
             }
             if probe.lexicographicallyPrecedes(key) { lo = end + 1 } else { hi = start }
         }
@@ -162,8 +162,9 @@ public enum DirectoryCodec {
         return bytes[from..<to]
     }
 
-    static func decodeLine(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, line: Int, path: String) throws(PwdirError) -> UserRecord {
-        func corrupt(_ reason: String) -> PwdirError { .directoryCorrupt(path: path, line: line, reason: reason) }
+    /// Parses one user line; `line` gives its number, only computed for an error.
+    static func decodeLine(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, line: () -> Int, path: String) throws(PwdirError) -> UserRecord {
+        func corrupt(_ reason: String) -> PwdirError { .directoryCorrupt(path: path, line: line(), reason: reason) }
         var fields: [Slice<UnsafeRawBufferPointer>] = []
         var start = range.lowerBound
         for i in range where bytes[i] == 0x09 {

@@ -1,0 +1,56 @@
+# pwdir — make demo (the whole story end to end), make check (every test).
+# Both install what is missing first (make deps), so they work on a fresh Debian machine.
+
+SWIFT      ?= swift
+export PATH := $(PATH):/opt/swift/usr/bin
+BUILD      := .build/release
+PREFIX     ?= /usr/local
+# The system's PAM module folder (where pam_unix.so lives), e.g. /usr/lib/x86_64-linux-gnu/security
+PAMDIR     ?= $(shell dirname "$$(find /usr/lib /lib /usr/lib64 /lib64 -name pam_unix.so 2>/dev/null | head -n 1)")
+CONFDIR    ?= /etc/security
+STATEDIR   ?= /var/lib/pwdir
+
+.PHONY: all deps build demo check test e2e bench install uninstall clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	$(SWIFT) build -c release
+
+test: build
+	$(SWIFT) build -c release --build-tests
+	$(SWIFT) test -c release --skip-build
+
+e2e: build
+	PWDIR_BIN=$(CURDIR)/$(BUILD) bash Tests/e2e/run.sh
+
+check: test e2e
+
+demo: build
+	@PWDIR_BIN=$(CURDIR)/$(BUILD) bash scripts/demo.sh
+
+bench: build
+	$(BUILD)/pwdir-bench 20
+
+install: build
+	install -d -m 0755 $(DESTDIR)$(PAMDIR) $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(CONFDIR)
+	install -m 0644 $(BUILD)/libpam_pwdir.so $(DESTDIR)$(PAMDIR)/pam_pwdir.so
+	install -m 0755 $(BUILD)/pwdir $(DESTDIR)$(PREFIX)/sbin/pwdir
+	install -d -m 0700 $(DESTDIR)$(STATEDIR)
+	@if [ -e $(DESTDIR)$(CONFDIR)/pwdir.conf ]; then \
+	  echo "keeping the existing $(CONFDIR)/pwdir.conf"; \
+	else \
+	  install -m 0644 pam/pwdir.conf $(DESTDIR)$(CONFDIR)/pwdir.conf; \
+	fi
+	@echo "installed; next: pwdir init, then add pam_pwdir.so to a PAM service (see README)"
+
+# Leaves the directory ($(STATEDIR)) and pwdir.conf: they hold the organisation's data.
+uninstall:
+	rm -f $(DESTDIR)$(PAMDIR)/pam_pwdir.so $(DESTDIR)$(PREFIX)/sbin/pwdir
+	@echo "removed the module and the command; $(STATEDIR) and $(CONFDIR)/pwdir.conf are kept"
+
+clean:
+	rm -rf .build

@@ -1,0 +1,228 @@
+// In-process tests through the real libpam: pam_start_confdir loads the built module from a
+// service file written into a temp folder; every hook's return code is asserted in every
+// state of an account.
+import CPwdirPAM
+import PwdirCore
+import PwdirTestSupport
+import XCTest
+
+final class LibpamTests: XCTestCase {
+    let good = "Correct-Horse-42"
+    let newPassword = "Battery-Staple-77"
+
+    override func setUpWithError() throws {
+        try XCTSkipUnless(access(PamFixture.modulePath, R_OK) == 0, "build the module first (swift build -c release)")
+    }
+
+    func fixtureWithUsers() throws -> PamFixture {
+        let f = try PamFixture()
+        try f.addUser("ana", password: good)
+        try f.addUser("bo", password: good, mustChange: true)
+        try f.addUser("cy", password: nil)
+        try f.addUser("di", password: good, locked: true)
+        return f
+    }
+
+    func testAuthenticateInEveryState() throws {
+        let f = try fixtureWithUsers()
+        XCTAssertEqual(try f.client("ana", answers: [good]).authenticate(), PAM_SUCCESS)
+        XCTAssertEqual(try f.client("ana", answers: ["wrong"]).authenticate(), PAM_AUTH_ERR)
+        XCTAssertEqual(try f.client("ana", answers: [""]).authenticate(), PAM_AUTH_ERR)
+        XCTAssertEqual(try f.client("nobody", answers: [good]).authenticate(), PAM_USER_UNKNOWN)
+        XCTAssertEqual(try f.client("bad:name", answers: [good]).authenticate(), PAM_USER_UNKNOWN)
+        XCTAssertEqual(try f.client("bo", answers: [good]).authenticate(), PAM_SUCCESS, "must-change still authenticates")
+        XCTAssertEqual(try f.client("cy", answers: [""]).authenticate(), PAM_AUTH_ERR, "no password: no login")
+        XCTAssertEqual(try f.client("cy", answers: ["anything"]).authenticate(), PAM_AUTH_ERR)
+        let locked = try f.client("di", answers: [good])
+        XCTAssertEqual(locked.authenticate(), PAM_PERM_DENIED, "locked refuses even the right password")
+        XCTAssertEqual(locked.errors, [ModuleLogic.lockedMessage])
+        XCTAssertEqual(try f.client("di", answers: ["wrong"]).authenticate(), PAM_PERM_DENIED, "same answer for a wrong one")
+        XCTAssertEqual(try f.client("ana", answers: []).authenticate(), PAM_CONV_ERR, "conversation failure")
+        let tooLong = String(repeating: "x", count: 513)
+        XCTAssertEqual(try f.client("ana", answers: [tooLong]).authenticate(), PAM_AUTH_ERR)
+    }
+
+    func testPromptsAndNoOutput() throws {
+        let f = try fixtureWithUsers()
+        let c = try f.client("ana", answers: [good])
+        XCTAssertEqual(c.authenticate(), PAM_SUCCESS)
+        XCTAssertEqual(c.prompts, ["Password: "])
+        XCTAssertEqual(c.errors, [])
+    }
+
+    func testAccountManagementInEveryState() throws {
+        let f = try fixtureWithUsers()
+        XCTAssertEqual(try f.client("ana").acctMgmt(), PAM_SUCCESS)
+        let bo = try f.client("bo")
+        XCTAssertEqual(bo.acctMgmt(), PAM_NEW_AUTHTOK_REQD)
+        XCTAssertEqual(bo.errors, [ModuleLogic.mustChangeMessage])
+        XCTAssertEqual(try f.client("cy").acctMgmt(), PAM_PERM_DENIED)
+        XCTAssertEqual(try f.client("di").acctMgmt(), PAM_PERM_DENIED)
+        XCTAssertEqual(try f.client("nobody").acctMgmt(), PAM_USER_UNKNOWN)
+    }
+
+    func testSetcredAndSessions() throws {
+        let f = try fixtureWithUsers()
+        let c = try f.client("ana", answers: [good])
+        XCTAssertEqual(c.authenticate(), PAM_SUCCESS)
+        XCTAssertEqual(c.setcred(), PAM_SUCCESS)
+        XCTAssertEqual(c.openSession(), PAM_SUCCESS)
+        XCTAssertEqual(c.closeSession(), PAM_SUCCESS)
+        XCTAssertEqual(c.setcred(Int32(PAM_DELETE_CRED)), PAM_SUCCESS)
+    }
+
+    /// The admin story: a must-change password, changed after authenticate with
+    /// PAM_CHANGE_EXPIRED_AUTHTOK (no second "Current password"), then the new one works.
+    func testForcedChangeAfterAuthenticate() throws {
+        let f = try fixtureWithUsers()
+        let c = try f.client("bo", answers: [good, newPassword, newPassword])
+        XCTAssertEqual(c.authenticate(), PAM_SUCCESS)
+        XCTAssertEqual(c.acctMgmt(), PAM_NEW_AUTHTOK_REQD)
+        XCTAssertEqual(c.chauthtok(Int32(PAM_CHANGE_EXPIRED_AUTHTOK)), PAM_SUCCESS)
+        XCTAssertEqual(c.prompts, ["Password: ", "New password: ", "Retype new password: "])
+        XCTAssertEqual(try f.client("bo", answers: [newPassword]).authenticate(), PAM_SUCCESS)
+        XCTAssertEqual(try f.client("bo").acctMgmt(), PAM_SUCCESS, "must-change cleared")
+        XCTAssertEqual(try f.client("bo", answers: [good]).authenticate(), PAM_AUTH_ERR, "old one fails")
+        let record = try XCTUnwrap(f.directory.lookup("bo"))
+        XCTAssertFalse(record.mustChangePassword)
+        XCTAssertNotNil(record.passwordChangedTime)
+    }
+
+    /// Without a successful authenticate in the same handle, the current password is asked
+    /// (also for root when the change is for an expired password, as pam_unix does).
+    func testChangeExpiredWithoutAuthenticateAsksCurrentPassword() throws {
+        let f = try fixtureWithUsers()
+        let wrong = try f.client("bo", answers: ["wrong", newPassword, newPassword])
+        XCTAssertEqual(wrong.chauthtok(Int32(PAM_CHANGE_EXPIRED_AUTHTOK)), PAM_AUTH_ERR)
+        XCTAssertEqual(wrong.prompts, ["Current password: "])
+        let right = try f.client("bo", answers: [good, newPassword, newPassword])
+        XCTAssertEqual(right.chauthtok(Int32(PAM_CHANGE_EXPIRED_AUTHTOK)), PAM_SUCCESS)
+        XCTAssertEqual(right.prompts, ["Current password: ", "New password: ", "Retype new password: "])
+    }
+
+    /// Root (these tests run as root) changes a password without the current one.
+    func testRootChangesWithoutCurrentPassword() throws {
+        try XCTSkipUnless(getuid() == 0, "needs root")
+        let f = try fixtureWithUsers()
+        let c = try f.client("ana", answers: [newPassword, newPassword])
+        XCTAssertEqual(c.chauthtok(), PAM_SUCCESS)
+        XCTAssertEqual(c.prompts, ["New password: ", "Retype new password: "])
+        XCTAssertEqual(try f.client("ana", answers: [newPassword]).authenticate(), PAM_SUCCESS)
+    }
+
+    func testChangeRefusalsLeaveTheDirectoryAsItWas() throws {
+        let f = try fixtureWithUsers()
+        let before = f.readFile(f.db)
+        let cases: [([String], String)] = [
+            (["short1A", "short1A"], "shorter than 12"),
+            ([newPassword, newPassword + "x"], "do not match"),
+            ([good, good], "same as the current"),
+        ]
+        for (answers, expected) in cases {
+            let c = try f.client("ana", answers: answers)
+            XCTAssertEqual(c.chauthtok(), PAM_AUTHTOK_ERR, expected)
+            XCTAssertTrue(c.errors.contains { $0.contains(expected) }, "\(c.errors) should mention '\(expected)'")
+            XCTAssertEqual(f.readFile(f.db), before, "refused change must not touch the directory")
+        }
+        XCTAssertEqual(try f.client("nobody", answers: [newPassword, newPassword]).chauthtok(), PAM_USER_UNKNOWN)
+        XCTAssertEqual(try f.client("di", answers: [newPassword, newPassword]).chauthtok(), PAM_PERM_DENIED)
+        XCTAssertEqual(f.readFile(f.db), before)
+    }
+
+    func testUseAuthtokTakesTheTokenFromAbove() throws {
+        let f = try fixtureWithUsers()
+        try f.writeService(moduleArguments: ["nodelay", "use_authtok"], tokenFromAbove: true)
+        defer { unsetenv("PAM_AUTHTOK") }
+        let c = try f.client("ana")
+        c.setAuthToken(nil)
+        XCTAssertEqual(c.chauthtok(), PAM_AUTHTOK_ERR, "use_authtok with no token from above fails")
+        let d = try f.client("ana")
+        d.setAuthToken(newPassword)
+        XCTAssertEqual(d.chauthtok(), PAM_SUCCESS)
+        XCTAssertEqual(d.prompts, [])
+        XCTAssertEqual(try f.client("ana", answers: [newPassword]).authenticate(), PAM_SUCCESS)
+    }
+
+    func testFirstPassOptions() throws {
+        let f = try fixtureWithUsers()
+        try f.writeService(moduleArguments: ["nodelay", "use_first_pass", "some_unknown_argument"], tokenFromAbove: true)
+        defer { unsetenv("PAM_AUTHTOK") }
+        let noToken = try f.client("ana", answers: [good])
+        noToken.setAuthToken(nil)
+        XCTAssertEqual(noToken.authenticate(), PAM_AUTH_ERR, "use_first_pass never prompts")
+        XCTAssertEqual(noToken.prompts, [])
+        let withToken = try f.client("ana")
+        withToken.setAuthToken(good)
+        XCTAssertEqual(withToken.authenticate(), PAM_SUCCESS)
+
+        try f.writeService(moduleArguments: ["nodelay", "try_first_pass"], tokenFromAbove: true)
+        let wrongToken = try f.client("ana", answers: [good])
+        wrongToken.setAuthToken("wrong")
+        XCTAssertEqual(wrongToken.authenticate(), PAM_AUTH_ERR)
+        let noTokenTry = try f.client("ana", answers: [good])
+        noTokenTry.setAuthToken(nil)
+        XCTAssertEqual(noTokenTry.authenticate(), PAM_SUCCESS, "try_first_pass prompts when there is no token")
+    }
+
+    func testBrokenDirectoryFailsClosed() throws {
+        let f = try fixtureWithUsers()
+        let original = try XCTUnwrap(f.readFile(f.db))
+        let text = String(decoding: original, as: UTF8.self)
+        let corruptions: [(String, String)] = [
+            ("garbage appended", text + "garbage\n"),
+            ("truncated", String(text.dropLast(5))),
+            ("bad header", "pwdir-directory 9\n" + text.split(separator: "\n", maxSplits: 1)[1]),
+            ("corrupt line of the user", text.replacingFirst("uid=ana\t", with: "uid=ana\tbroken\t")),
+            ("empty", ""),
+        ]
+        for (name, content) in corruptions {
+            try f.writeFile(f.db, content)
+            for hook in ["authenticate", "acct_mgmt", "chauthtok"] {
+                let c = try f.client("ana", answers: [good, newPassword, newPassword])
+                let rc = hook == "authenticate" ? c.authenticate() : hook == "acct_mgmt" ? c.acctMgmt() : c.chauthtok()
+                XCTAssertEqual(rc, PAM_AUTHINFO_UNAVAIL, "\(name): \(hook)")
+            }
+            XCTAssertEqual(String(decoding: f.readFile(f.db) ?? [], as: UTF8.self), content, "\(name): file untouched")
+        }
+        unlink(f.db)
+        XCTAssertEqual(try f.client("ana", answers: [good]).authenticate(), PAM_AUTHINFO_UNAVAIL, "missing directory")
+        XCTAssertEqual(try f.client("ana").acctMgmt(), PAM_AUTHINFO_UNAVAIL)
+    }
+
+    func testUnsafeDirectoryAndBadSettingsFailClosed() throws {
+        let f = try fixtureWithUsers()
+        chmod(f.db, 0o666)
+        XCTAssertEqual(try f.client("ana", answers: [good]).authenticate(), PAM_AUTHINFO_UNAVAIL, "world-writable directory")
+        chmod(f.db, 0o600)
+        try f.writeFile(f.config, "deny = lots\n")
+        XCTAssertEqual(try f.client("ana", answers: [good]).authenticate(), PAM_AUTHINFO_UNAVAIL, "malformed settings")
+        try f.writeFile(f.config, "some_future_key = 1\n")
+        XCTAssertEqual(try f.client("ana", answers: [good]).authenticate(), PAM_SUCCESS, "unknown keys are ignored")
+    }
+
+    /// Unknown user and wrong password cost the same (one yescrypt hash each).
+    func testUnknownUserAndWrongPasswordTakeTheSameTime() throws {
+        let f = try fixtureWithUsers()
+        var wrong: [UInt64] = [], unknown: [UInt64] = [], locked: [UInt64] = []
+        for _ in 0..<9 {
+            for (user, bucket) in [("ana", 0), ("nobody", 1), ("di", 2)] {
+                let c = try f.client(user, answers: ["not the password"])
+                let t0 = monotonicNow()
+                _ = c.authenticate()
+                let t = monotonicNow() - t0
+                if bucket == 0 { wrong.append(t) } else if bucket == 1 { unknown.append(t) } else { locked.append(t) }
+            }
+        }
+        let ratio = median(unknown) / median(wrong)
+        let lockedRatio = median(locked) / median(wrong)
+        XCTAssertEqual(ratio, 1.0, accuracy: 0.25, "unknown/wrong = \(ratio)")
+        XCTAssertEqual(lockedRatio, 1.0, accuracy: 0.25, "locked/wrong = \(lockedRatio)")
+    }
+}
+
+extension String {
+    func replacingFirst(_ target: String, with replacement: String) -> String {
+        guard let r = range(of: target) else { return self }
+        return replacingCharacters(in: r, with: replacement)
+    }
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The admin story, end to end, in a scratch folder: an administrator sets a temporary
+# password, the employee logs in with it, is forced to choose their own, and logs in with it.
+# The module is loaded by pamtester through pam_wrapper: nothing under /etc is touched.
+set -euo pipefail
+
+bin=${PWDIR_BIN:-$(cd "$(dirname "$0")/.." && pwd)/.build/release}
+[ -x "$bin/pwdir" ] && [ -f "$bin/libpam_pwdir.so" ] || { echo "demo: build first (make build)" >&2; exit 1; }
+
+scratch=$(mktemp -d /tmp/pwdir-demo.XXXXXX)
+trap 'rm -rf "$scratch"' EXIT
+export PWDIR_DB=$scratch/users PWDIR_CONFIG=$scratch/pwdir.conf
+mkdir -m 0700 "$scratch/pam.d"
+args="db=$PWDIR_DB config=$PWDIR_CONFIG"
+for stack in auth account password session; do
+  echo "$stack required $bin/libpam_pwdir.so $args"
+done > "$scratch/pam.d/login-demo"
+printf 'auth required pam_deny.so\naccount required pam_deny.so\npassword required pam_deny.so\nsession required pam_deny.so\n' > "$scratch/pam.d/other"
+printf 'minlen = 12\n' > "$PWDIR_CONFIG"
+
+pam() { LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$scratch/pam.d" pamtester login-demo "$@" 2>&1; }
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+expect_ok() { if "$@"; then :; else echo "demo: FAILED: expected success" >&2; exit 1; fi; }
+expect_fail() { if "$@"; then echo "demo: FAILED: expected a refusal" >&2; exit 1; fi; }
+
+step "The administrator creates the directory and adds Ana"
+"$bin/pwdir" init
+"$bin/pwdir" user add ana --full-name "Ana Lopez" --email ana@example.org
+
+step "The administrator generates a temporary password (shown once, on the last line)"
+out=$("$bin/pwdir" passwd ana --generate)
+echo "$out"
+temp=$(printf '%s\n' "$out" | tail -n 1)
+
+step "pwdir user show ana: the account state, never the hash"
+"$bin/pwdir" user show ana
+
+step "Ana logs in with the temporary password: authentication succeeds..."
+expect_ok pam ana authenticate <<<"$temp"
+
+step "...but the account check says she must choose a new password first"
+expect_fail pam ana acct_mgmt </dev/null
+
+step "Ana logs in and is sent straight to 'change your password' (PAM_CHANGE_EXPIRED_AUTHTOK)"
+new="Blue-Giraffe-Mountain-7"
+expect_ok pam ana authenticate 'chauthtok(PAM_CHANGE_EXPIRED_AUTHTOK)' <<<"$temp
+$new
+$new"
+
+step "Ana logs in with her own password: authentication and account check pass"
+expect_ok pam ana authenticate acct_mgmt <<<"$new"
+
+step "The temporary password no longer works"
+expect_fail pam ana authenticate <<<"$temp"
+
+step "Too many mistakes? The administrator locks and unlocks the account"
+"$bin/pwdir" lock ana
+expect_fail pam ana authenticate <<<"$new"
+"$bin/pwdir" unlock ana
+expect_ok pam ana authenticate <<<"$new"
+
+step "Done: admin-set password -> forced change at first login -> the user's own password works"
+"$bin/pwdir" user list
