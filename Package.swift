@@ -21,7 +21,8 @@ let package = Package(
     targets: [
         .target(name: "CPwdirCrypt", linkerSettings: [.linkedLibrary("crypt")]),
         .target(name: "CPwdirPAM", linkerSettings: [.linkedLibrary("pam")]),
-        .target(name: "PwdirCore", dependencies: ["CPwdirCrypt"]),
+        .target(name: "CPwdirQuality", linkerSettings: [.linkedLibrary("pwquality")]),
+        .target(name: "PwdirCore", dependencies: ["CPwdirCrypt", "CPwdirQuality"]),
         .target(
             name: "PamPwdir",
             dependencies: ["PwdirCore", "CPwdirPAM"],

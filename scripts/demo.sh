@@ -16,7 +16,7 @@ for stack in auth account password session; do
   echo "$stack required $bin/libpam_pwdir.so $args"
 done > "$scratch/pam.d/login-demo"
 printf 'auth required pam_deny.so\naccount required pam_deny.so\npassword required pam_deny.so\nsession required pam_deny.so\n' > "$scratch/pam.d/other"
-printf 'minlen = 12\n' > "$PWDIR_CONFIG"
+printf 'minlen = 12\ndeny = 3\n' > "$PWDIR_CONFIG"
 
 pam() { LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$scratch/pam.d" pamtester login-demo "$@" 2>&1; }
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
@@ -53,9 +53,14 @@ expect_ok pam ana authenticate acct_mgmt <<<"$new"
 step "The temporary password no longer works"
 expect_fail pam ana authenticate <<<"$temp"
 
-step "Too many mistakes? The administrator locks and unlocks the account"
-"$bin/pwdir" lock ana
+step "Three wrong passwords (deny = 3) lock the account: now even the right one is refused"
+for guess in Wrong-1 Wrong-2 Wrong-3; do expect_fail pam ana authenticate <<<"$guess"; done
 expect_fail pam ana authenticate <<<"$new"
+
+step "pwdir user show ana: is the account usable, and if not, why and until when"
+"$bin/pwdir" user show ana
+
+step "The administrator reactivates it; the right password works again"
 "$bin/pwdir" unlock ana
 expect_ok pam ana authenticate <<<"$new"
 

@@ -113,6 +113,8 @@ func pamCode(_ result: ModuleResult) -> Int32 {
     case .authTokError: return PAM_AUTHTOK_ERR
     case .conversationError: return PAM_CONV_ERR
     case .serviceError: return PAM_SERVICE_ERR
+    case .maxTries: return PAM_MAXTRIES
+    case .accountExpired: return PAM_ACCT_EXPIRED
     }
 }
 

@@ -58,7 +58,7 @@ public enum DirectoryCodec {
     public static func decode(_ bytes: UnsafeRawBufferPointer, path: String) throws(PwdirError) -> [UserRecord] {
         let frame = try Frame(bytes, path: path)
         var records: [UserRecord] = []
-        records.reserveCapacity(frame.userCount)
+        records.reserveCapacity(min(frame.userCount, bytes.count / 6))  // the trailer is not trusted yet; "uid=x\n" is 6 bytes
         var lineNumber = 1
         var pos = frame.bodyStart
         while pos < frame.bodyEnd {
@@ -96,6 +96,7 @@ public enum DirectoryCodec {
             let end = nextNewline(bytes, from: start)
             let probe = try loginOfLine(bytes, start..<end, path: path)
             if probe.elementsEqual(key) {
+                try checkNeighbours(of: start..<end, key: key, in: bytes, frame: frame, path: path)
                 return try decodeLine(bytes, start..<end, line: { lineNumber(bytes, at: start) }, path: path)
             }
             if probe.lexicographicallyPrecedes(key) { lo = end + 1 } else { hi = start }
@@ -130,6 +131,26 @@ public enum DirectoryCodec {
             bodyStart = firstEnd + 1
             bodyEnd = trailerStart
             userCount = n
+        }
+    }
+
+    /// The lines around a match must hold smaller and greater logins: a duplicated login would
+    /// otherwise let the search stop at whichever copy it probed (one may be locked).
+    private static func checkNeighbours(of line: Range<Int>, key: [UInt8], in bytes: UnsafeRawBufferPointer, frame: Frame, path: String) throws(PwdirError) {
+        func fail(_ at: Int, _ why: String) -> PwdirError { .directoryCorrupt(path: path, line: lineNumber(bytes, at: at), reason: why) }
+        if line.lowerBound > frame.bodyStart {
+            var start = line.lowerBound - 1
+            while start > frame.bodyStart && bytes[start - 1] != 0x0A { start -= 1 }
+            let previous = try loginOfLine(bytes, start..<(line.lowerBound - 1), path: path)
+            if !previous.lexicographicallyPrecedes(key) {
+                throw fail(start, previous.elementsEqual(key) ? "login '\(String(decoding: key, as: UTF8.self))' appears twice" : "logins are out of order (the file must be sorted by login)")
+            }
+        }
+        if line.upperBound + 1 < frame.bodyEnd {
+            let next = try loginOfLine(bytes, (line.upperBound + 1)..<nextNewline(bytes, from: line.upperBound + 1), path: path)
+            if !key.lexicographicallyPrecedes(next) {
+                throw fail(line.upperBound + 1, next.elementsEqual(key) ? "login '\(String(decoding: key, as: UTF8.self))' appears twice" : "logins are out of order (the file must be sorted by login)")
+            }
         }
     }
 

@@ -59,28 +59,9 @@ public struct DirectoryFile: Sendable {
         return (try DirectoryCodec.decode(bytes, path: path), st)
     }
 
-    /// Opens the directory read-only after checking it is a regular file owned by root (or by
-    /// us) that nobody else can write, as pam-u2f checks its files.
     private func openForReading() throws(PwdirError) -> Int32 {
-        let fd: Int32
-        do { fd = try Sys.open(path, O_RDONLY) } catch {
-            if error.code == ENOENT { throw .directoryMissing(path) }
-            if error.code == ELOOP { throw .unsafeFile(path: path, reason: "it is a symbolic link") }
-            throw .system(error)
-        }
-        do {
-            try Self.checkSafe(try Sys.fstat(fd, path), path: path)
-        } catch {
-            Sys.close(fd)
-            throw PwdirError(error)
-        }
+        guard let fd = try AtomicFile.openChecked(path) else { throw .directoryMissing(path) }
         return fd
-    }
-
-    static func checkSafe(_ st: stat, path: String) throws(PwdirError) {
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw .unsafeFile(path: path, reason: "not a regular file") }
-        if (st.st_mode & 0o022) != 0 { throw .unsafeFile(path: path, reason: "group or others may write it; run chmod 600 on it") }
-        if st.st_uid != 0 && st.st_uid != geteuid() { throw .unsafeFile(path: path, reason: "owned by uid \(st.st_uid), neither root nor us") }
     }
 
     // MARK: Writing
@@ -100,7 +81,9 @@ public struct DirectoryFile: Sendable {
     /// old one and renames it into place. On any error nothing on disk changes.
     @discardableResult
     public func update<T>(_ change: (inout [UserRecord]) throws(PwdirError) -> T) throws(PwdirError) -> T {
-        try withLock { () throws(PwdirError) -> T in
+        // No lock file is left beside a directory that does not exist.
+        guard exists else { throw .directoryMissing(path) }
+        return try withLock { () throws(PwdirError) -> T in
             let (records, st) = try loadWithStat()
             var edited = records
             let result = try change(&edited)
@@ -112,59 +95,10 @@ public struct DirectoryFile: Sendable {
     /// Takes the writers' lock (an OFD fcntl lock on `users.lock`), waiting up to
     /// `lockTimeoutMilliseconds`, then runs `body`.
     func withLock<T>(_ body: () throws(PwdirError) -> T) throws(PwdirError) -> T {
-        let fd: Int32
-        do {
-            fd = try Sys.open(lockPath, O_RDWR | O_CREAT, 0o600)
-        } catch {
-            if error.code == ENOENT { throw .directoryMissing(path) }
-            throw .system(error)
-        }
-        defer { Sys.close(fd) }  // closing the description releases the lock
-        do { try Self.checkSafe(try Sys.fstat(fd, lockPath), path: lockPath) } catch { throw PwdirError(error) }
-        let deadline = Sys.monotonicNanoseconds() + UInt64(lockTimeoutMilliseconds) * 1_000_000
-        var pause = 2
-        while cpwdir_ofd_lock(fd, 1, 0) != 0 {
-            let e = errno
-            if e == EINTR { continue }
-            guard e == EAGAIN || e == EACCES else { throw .system(SystemError("fcntl(F_OFD_SETLK)", lockPath, e)) }
-            if Sys.monotonicNanoseconds() >= deadline { throw .busy(path: path) }
-            Sys.sleep(milliseconds: pause)
-            pause = min(pause * 2, 50)
-        }
-        return try body()
+        try AtomicFile.withLock(lockPath, target: path, timeoutMilliseconds: lockTimeoutMilliseconds, body)
     }
 
-    /// Writes `records` to `users+` (O_CREAT|O_EXCL|O_NOFOLLOW, 0600), fsyncs it, checks the
-    /// directory was not replaced behind our back, keeps the old version as `users-`, renames
-    /// the new one into place and fsyncs the folder. The temp file is removed on every failure.
     private func replace(with records: [UserRecord], original: stat?) throws(PwdirError) {
-        let bytes = DirectoryCodec.encode(records)
-        do {
-            try Sys.unlinkIfExists(tempPath)  // left by a writer killed mid-way; we hold the lock
-            let fd = try Sys.open(tempPath, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-            var renamed = false
-            defer {
-                Sys.close(fd)
-                if !renamed { _ = unlink(tempPath) }
-            }
-            _ = fchmod(fd, 0o600)  // whatever the caller's umask
-            if let original, geteuid() == 0 { _ = fchown(fd, original.st_uid, original.st_gid) }
-            try Sys.writeAll(fd, tempPath, bytes)
-            try Sys.fsync(fd, tempPath)
-            if let original {
-                guard let now = try Sys.lstatIfExists(path), now.st_ino == original.st_ino, now.st_dev == original.st_dev,
-                      now.st_size == original.st_size, now.st_mtim.tv_sec == original.st_mtim.tv_sec,
-                      now.st_mtim.tv_nsec == original.st_mtim.tv_nsec else {
-                    throw PwdirError.busy(path: path)  // replaced by something that ignores the lock
-                }
-                try Sys.unlinkIfExists(backupPath)
-                try Sys.link(path, backupPath)
-            }
-            try Sys.rename(tempPath, path)
-            renamed = true
-            try Sys.fsyncFolder(of: path)
-        } catch {
-            throw PwdirError(error)
-        }
+        try AtomicFile.replace(path, with: DirectoryCodec.encode(records), original: original, backup: backupPath)
     }
 }

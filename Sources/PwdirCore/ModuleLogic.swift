@@ -29,6 +29,9 @@ public enum ModuleResult: Equatable, Sendable {
     case authError
     case userUnknown
     case permissionDenied
+    /// Locked by failed logins.
+    case maxTries
+    case accountExpired
     case authInfoUnavailable
     case newAuthTokenRequired
     case authTokError
@@ -80,6 +83,14 @@ public struct ModuleLogic {
     public static let lockedMessage = "This account is locked. Contact your administrator to have it unlocked."
     public static let mustChangeMessage = "You must change your password now: it was set by an administrator."
     public static let noPasswordMessage = "No password has been set for this account yet. Contact your administrator."
+    public static let temporaryExpiredMessage = "Your temporary password has expired. Ask your administrator for a new one."
+    public static let expiredMessage = "Your password has expired: you must choose a new one now."
+
+    /// What a user is told about a lock; with `until`, when it lifts.
+    public static func lockedMessage(until: Int64?) -> String {
+        guard let until else { return lockedMessage }
+        return "This account is locked after too many failed logins until \(GeneralizedTime.readable(until)). Contact your administrator to unlock it sooner."
+    }
 
     public init(options: ModuleOptions, host: ModuleHost, now: Int64) {
         self.options = options
@@ -92,9 +103,14 @@ public struct ModuleLogic {
     public func authenticate(user: String) -> ModuleResult {
         guard let settings = loadSettings() else { return .authInfoUnavailable }
         let directory = DirectoryFile(path: options.db)
+        let tallies = TallyStore(directory: directory)
         var record: UserRecord?
+        var tally = FailureTally()
         if LoginName.isValid(user) {
-            do { record = try directory.lookup(user) } catch { return unavailable(error) }
+            do {
+                record = try directory.lookup(user)
+                if record != nil { tally = try tallies.read(user) }
+            } catch { return unavailable(error) }
         }
         guard let password = obtainPassword() else {
             return options.useFirstPass ? .authError : .conversationError
@@ -109,24 +125,63 @@ public struct ModuleLogic {
         let matches = Yescrypt.verify(password, against: record?.passwordHash, dummySetting: dummy)
         guard let record else {
             host.log(.notice, "authentication failure; unknown user \(printable(user))")
+            recordDecoy(tallies)
             return .userUnknown
         }
-        if record.isAdminLocked {
+        let state = AccountState(record: record, tally: tally, settings: settings, now: now)
+        switch state.lockReason {
+        case .administrator:
+            recordDecoy(tallies)
             host.log(.notice, "authentication refused for \(user): account locked by an administrator")
             if !options.silent { host.tell(Self.lockedMessage, isError: true) }
             return .permissionDenied
-        }
-        guard record.hasPassword else {
+        case .failures:
+            recordDecoy(tallies)
+            host.log(.notice, "authentication refused for \(user): account locked after failed logins")
+            if !options.silent { host.tell(Self.lockedMessage(until: state.lockedUntil), isError: true) }
+            return .maxTries
+        case .noPassword:
             host.log(.notice, "authentication failure for \(user): no password set")
+            recordFailure(user, tallies: tallies, settings: settings)
             return .authError
+        case .temporaryPasswordExpired, nil:
+            break
         }
         guard matches else {
             host.log(.notice, "authentication failure for \(user)")
+            recordFailure(user, tallies: tallies, settings: settings)
             return .authError
+        }
+        if state.lockReason == .temporaryPasswordExpired {
+            host.log(.notice, "authentication refused for \(user): temporary password expired unused")
+            host.tell(Self.temporaryExpiredMessage, isError: true)
+            return .authError
+        }
+        if !tally.isEmpty {
+            do { try tallies.reset(user) } catch { host.log(.err, "cannot reset the failure count of \(user): \(error.message)") }
         }
         host.authenticatedUser = user
         if options.debug { host.log(.debug, "authenticated \(user)") }
         return .success
+    }
+
+    /// The write a counted failure costs, for the refusals that count nothing.
+    private func recordDecoy(_ tallies: TallyStore) {
+        do { try tallies.recordDecoy(now: now) } catch { host.log(.err, "cannot write \(tallies.folder)/.decoy: \(error.message)") }
+    }
+
+    /// Counts one failed login; logs the lock when this failure makes one.
+    private func recordFailure(_ user: String, tallies: TallyStore, settings: Settings) {
+        let lockout = Lockout(settings: settings)
+        do {
+            let after = try tallies.update(user) { $0 = lockout.recordingFailure($0, now: now) }
+            if after.lockedTime == now {
+                let until = lockout.lockedUntil(after).map { " until \(GeneralizedTime.readable($0))" } ?? " until an administrator unlocks it"
+                host.log(.warning, "account \(user) locked after \(after.failures.count) failed logins\(until)")
+            }
+        } catch {
+            host.log(.err, "cannot count the failed login of \(user): \(error.message)")
+        }
     }
 
     /// The password for authenticate: PAM_AUTHTOK with use_first_pass / try_first_pass, else
@@ -145,27 +200,46 @@ public struct ModuleLogic {
     // MARK: acct_mgmt
 
     public func accountManagement(user: String) -> ModuleResult {
-        guard loadSettings() != nil else { return .authInfoUnavailable }
+        guard let settings = loadSettings() else { return .authInfoUnavailable }
         guard LoginName.isValid(user) else { return .userUnknown }
+        let directory = DirectoryFile(path: options.db)
         let record: UserRecord
+        let tally: FailureTally
         do {
-            guard let r = try DirectoryFile(path: options.db).lookup(user) else { return .userUnknown }
+            guard let r = try directory.lookup(user) else { return .userUnknown }
             record = r
+            tally = try TallyStore(directory: directory).read(user)
         } catch { return unavailable(error) }
-        if record.isAdminLocked {
-            host.log(.notice, "account \(user) refused: locked by an administrator")
-            if !options.silent { host.tell(Self.lockedMessage, isError: true) }
+        let state = AccountState(record: record, tally: tally, settings: settings, now: now)
+        switch state.lockReason {
+        case .administrator, .failures:
+            host.log(.notice, "account \(user) refused: locked (\(state.lockReason!.rawValue))")
+            if !options.silent { host.tell(Self.lockedMessage(until: state.lockedUntil), isError: true) }
             return .permissionDenied
-        }
-        guard record.hasPassword else {
+        case .noPassword:
             host.log(.notice, "account \(user) refused: no password set")
             if !options.silent { host.tell(Self.noPasswordMessage, isError: true) }
             return .permissionDenied
+        case .temporaryPasswordExpired:
+            host.log(.notice, "account \(user) refused: temporary password expired unused")
+            host.tell(Self.temporaryExpiredMessage, isError: true)
+            return .accountExpired
+        case nil:
+            break
         }
         if record.mustChangePassword {
             host.log(.info, "account \(user) must change its password")
             host.tell(Self.mustChangeMessage, isError: true)
             return .newAuthTokenRequired
+        }
+        if state.passwordExpired {
+            host.log(.info, "account \(user): password expired")
+            host.tell(Self.expiredMessage, isError: true)
+            return .newAuthTokenRequired
+        }
+        if let expires = state.passwordExpires, settings.warnage > 0, expires - now <= Int64(settings.warnage) * 86400 {
+            let days = max(1, (expires - now + 86399) / 86400)
+            host.tell("Your password will expire in \(days) day\(days == 1 ? "" : "s").", isError: false)
         }
         return .success
     }
@@ -178,16 +252,24 @@ public struct ModuleLogic {
     public func prepareChange(user: String, changeExpired: Bool) -> ModuleResult {
         guard let settings = loadSettings() else { return .authInfoUnavailable }
         guard LoginName.isValid(user) else { return .userUnknown }
+        let directory = DirectoryFile(path: options.db)
         let record: UserRecord
+        let tally: FailureTally
         do {
-            guard let r = try DirectoryFile(path: options.db).lookup(user) else { return .userUnknown }
+            guard let r = try directory.lookup(user) else { return .userUnknown }
             record = r
+            tally = try TallyStore(directory: directory).read(user)
         } catch { return unavailable(error) }
         if record.isAdminLocked {
             if !options.silent { host.tell(Self.lockedMessage, isError: true) }
             return .permissionDenied
         }
         if !needsCurrentPassword(user: user, changeExpired: changeExpired) { return .success }
+        let lockout = Lockout(settings: settings)
+        if lockout.isLocked(tally, now: now) {
+            if !options.silent { host.tell(Self.lockedMessage(until: lockout.lockedUntil(tally)), isError: true) }
+            return .maxTries
+        }
         let current: SecretBytes
         if options.useFirstPass || options.tryFirstPass, let token = host.oldAuthToken {
             current = token
@@ -234,21 +316,16 @@ public struct ModuleLogic {
             new = first
         }
         do {
-            try PasswordPolicy(settings: settings).check(new)
+            try PasswordPolicy(settings: settings).check(new, user: user, old: host.oldAuthToken, record: record, settings: settings)
         } catch {
-            host.tell("Password refused: \(error.reasonForUser)", isError: true)
-            return .authTokError
-        }
-        if let current = record.passwordHash, Yescrypt.isWellFormed(current),
-           (try? Yescrypt.hash(new, setting: current)).map({ constantTimeEqual($0, current) }) == true {
-            host.tell("Password refused: it is the same as the current one.", isError: true)
+            host.tell("Password refused: \(error.reasonForUser).", isError: true)
             return .authTokError
         }
         do {
             let hash = try Yescrypt.hashNew(new, cost: settings.yescryptCost)
             let found = try directory.update { (records) throws(PwdirError) -> Bool in
                 guard let i = records.firstIndex(where: { $0.login == user }) else { return false }
-                records[i].setPassword(hash: hash, now: now, mustChange: false)
+                records[i].setPassword(hash: hash, now: now, mustChange: false, remember: settings.remember)
                 return true
             }
             guard found else { return .userUnknown }
@@ -272,6 +349,8 @@ public struct ModuleLogic {
         let dummy = (try? Yescrypt.makeSetting(cost: settings.yescryptCost)) ?? ""
         guard Yescrypt.verify(current, against: record.passwordHash, dummySetting: dummy) else {
             host.log(.notice, "password change refused for \(record.login): wrong current password")
+            // Guessing through passwd counts like guessing at the login prompt.
+            recordFailure(record.login, tallies: TallyStore(directory: DirectoryFile(path: options.db)), settings: settings)
             host.tell("The current password is wrong; your password was not changed.", isError: true)
             return .authError
         }
@@ -298,15 +377,6 @@ public struct ModuleLogic {
     }
 
     private func printable(_ s: String) -> String { PwdirError.printable(s) }
-}
-
-extension UserRecord {
-    /// Stores a new password hash and its time; `mustChange` marks an administrator-set one.
-    public mutating func setPassword(hash: String, now: Int64, mustChange: Bool) {
-        passwordHash = hash
-        self[Key.passwordChanged] = GeneralizedTime.format(now)
-        mustChangePassword = mustChange
-    }
 }
 
 extension PwdirError {

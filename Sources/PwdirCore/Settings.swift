@@ -25,14 +25,29 @@ public struct Settings: Equatable, Sendable {
     public var mailFrom = "pwdir@" + Settings.hostName()
     /// Entropy of a generated password, in bits.
     public var generateBits = 80
+    /// Days a password stays valid (0 = forever).
+    public var maxage = 0
+    /// Days before expiry from which the user is warned at login.
+    public var warnage = 7
+    /// Seconds an administrator-set (temporary) password stays usable if nobody logs in with it.
+    public var tempTTL: Int64 = 259_200
+    /// libpwquality options from pwdir.conf, "key=value" as pwquality.conf writes them
+    /// (minlen is added from `minlen`).
+    public var qualityOptions: [String] = []
+
+    /// pwquality.conf keys accepted in pwdir.conf, with the same meanings.
+    public static let qualityKeys: Set<String> = [
+        "minclass", "dcredit", "ucredit", "lcredit", "ocredit", "maxrepeat", "maxclassrepeat",
+        "maxsequence", "dictcheck", "usercheck", "gecoscheck", "badwords", "difok", "dictpath",
+    ]
 
     public init() {}
 
     /// Keys accepted in pwdir.conf.
-    public static let knownKeys: Set<String> = [
+    public static let knownKeys: Set<String> = Set([
         "deny", "unlock_time", "fail_interval", "yescrypt_cost", "minlen", "remember",
-        "recovery_ttl", "sendmail", "mail_from", "generate_bits",
-    ]
+        "recovery_ttl", "sendmail", "mail_from", "generate_bits", "maxage", "warnage", "temp_ttl",
+    ]).union(qualityKeys)
 
     /// Parses settings text. Malformed lines and bad values are errors naming the line; unknown
     /// keys are returned in `warnings` and ignored (as pam_faillock does), so that a newer
@@ -41,9 +56,10 @@ public struct Settings: Equatable, Sendable {
         var s = Settings()
         var warnings: [String] = []
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Split on LF bytes: "\r\n" is one Character, so a CRLF file would be one line.
+        for rawLine in text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false) {
             lineNumber += 1
-            let line = rawLine.trimmingSpaces()
+            let line = String(decoding: rawLine, as: UTF8.self).trimmingSpaces()
             if line.isEmpty || line.hasPrefix("#") { continue }
             let key: String
             let value: String
@@ -51,8 +67,7 @@ public struct Settings: Equatable, Sendable {
                 key = String(line[..<eq]).trimmingSpaces()
                 value = String(line[line.index(after: eq)...]).trimmingSpaces()
             } else {
-                key = line
-                value = ""
+                throw PwdirError.settings(path: path, line: lineNumber, reason: "a line must read 'key = value', not '\(PwdirError.printable(line))'")
             }
             func fail(_ reason: String) -> PwdirError { .settings(path: path, line: lineNumber, reason: reason) }
             func int(_ range: ClosedRange<Int64>) throws(PwdirError) -> Int64 {
@@ -70,6 +85,14 @@ public struct Settings: Equatable, Sendable {
             case "remember": s.remember = Int(try int(0...400))
             case "recovery_ttl": s.recoveryTTL = try int(60...(7 * 86400))
             case "generate_bits": s.generateBits = Int(try int(64...256))
+            case "maxage": s.maxage = Int(try int(0...36500))
+            case "warnage": s.warnage = Int(try int(0...36500))
+            case "temp_ttl": s.tempTTL = try int(0...(365 * 86400))
+            case _ where qualityKeys.contains(key):
+                let option = "\(key)=\(value)"
+                if let reason = PasswordQuality.invalidOption(option) { throw fail("\(key): \(reason)") }
+                s.qualityOptions.removeAll { $0.hasPrefix(key + "=") }
+                s.qualityOptions.append(option)
             case "sendmail":
                 let argv = value.split(separator: " ").map(String.init)
                 guard let first = argv.first, first.hasPrefix("/") else {
@@ -114,7 +137,7 @@ public struct Settings: Equatable, Sendable {
     static func hostName() -> String {
         var buf = [CChar](repeating: 0, count: 256)
         guard gethostname(&buf, buf.count - 1) == 0 else { return "localhost" }
-        let name = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let name = String(cBuffer: buf)
         return name.isEmpty ? "localhost" : name
     }
 }

@@ -148,3 +148,10 @@ public func randomBytes(_ count: Int) throws(PwdirError) -> [UInt8] {
     if rc != 0 { throw PwdirError.system(SystemError("getrandom", "")) }
     return bytes
 }
+
+extension String {
+    /// The NUL-terminated string at the start of a C buffer.
+    init(cBuffer buffer: [CChar]) {
+        self.init(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

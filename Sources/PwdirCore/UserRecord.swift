@@ -10,6 +10,11 @@ public struct UserRecord: Equatable, Sendable {
             self.name = name
             self.value = value
         }
+
+        /// Byte-wise: a change of Unicode normalisation alone is a change to write.
+        public static func == (a: Attribute, b: Attribute) -> Bool {
+            a.name.utf8.elementsEqual(b.name.utf8) && a.value.utf8.elementsEqual(b.value.utf8)
+        }
     }
 
     /// Attribute names pwdir reads and writes.
@@ -153,13 +158,19 @@ public enum GeneralizedTime {
         return "\(yyyy)\(two(m))\(two(d))\(two(secs / 3600))\(two(secs % 3600 / 60))\(two(secs % 60))Z"
     }
 
+    /// `YYYY-MM-DD HH:MM UTC`, for people.
+    public static func readable(_ epoch: Int64) -> String {
+        let c = Array(format(epoch))
+        return "\(String(c[0..<4]))-\(String(c[4..<6]))-\(String(c[6..<8])) \(String(c[8..<10])):\(String(c[10..<12])) UTC"
+    }
+
     /// Parses `YYYYMMDDHHMMSSZ`; nil for anything else.
     public static func parse(_ s: String) -> Int64? {
         let b = Array(s.utf8)
         guard b.count == 15, b[14] == UInt8(ascii: "Z"), b[0..<14].allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
         func num(_ r: Range<Int>) -> Int64 { r.reduce(0) { $0 * 10 + Int64(b[$1] - 48) } }
         let y = num(0..<4), m = num(4..<6), d = num(6..<8), hh = num(8..<10), mm = num(10..<12), ss = num(12..<14)
-        guard (1...12).contains(m), (1...31).contains(d), hh < 24, mm < 60, ss < 61 else { return nil }
+        guard (1...12).contains(m), (1...31).contains(d), hh < 24, mm < 60, ss < 60 else { return nil }
         // days-from-civil (Howard Hinnant)
         let yy = m <= 2 ? y - 1 : y
         let era = (yy >= 0 ? yy : yy - 399) / 400
@@ -168,6 +179,7 @@ public enum GeneralizedTime {
         let doy = (153 * mp + 2) / 5 + d - 1
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         let days = era * 146_097 + doe - 719_468
-        return days * 86400 + hh * 3600 + mm * 60 + ss
+        let epoch = days * 86400 + hh * 3600 + mm * 60 + ss
+        return format(epoch) == s ? epoch : nil  // 31 April, 29 February 2023 and the like do not exist
     }
 }

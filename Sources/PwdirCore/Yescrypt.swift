@@ -5,14 +5,16 @@ import CPwdirCrypt
 /// that is not a well-formed `$y$` hash never matches; a crypt failure is a failure.
 public enum Yescrypt {
     /// Longest password accepted, in bytes; longer answers are refused after the same work.
-    public static let maxPasswordBytes = 512
+    /// libxcrypt's limit (CRYPT_MAX_PASSPHRASE_SIZE, 512) counts the terminating NUL.
+    public static let maxPasswordBytes = 511
 
     /// A fresh setting (`$y$…$salt`) at `cost`.
     public static func makeSetting(cost: Int) throws(PwdirError) -> String {
+        guard (1...11).contains(cost) else { throw .hashing("yescrypt cost \(cost) is outside 1 to 11") }
         var buf = [CChar](repeating: 0, count: 128)
         let rc = "$y$".withCString { cpwdir_crypt_gensalt($0, UInt(cost), &buf, Int32(buf.count)) }
         guard rc == 0 else { throw .hashing("crypt_gensalt_rn refused cost \(cost)") }
-        let setting = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let setting = String(cBuffer: buf)
         guard setting.hasPrefix("$y$") else { throw .hashing("libxcrypt did not return a yescrypt setting") }
         return setting
     }
@@ -22,7 +24,7 @@ public enum Yescrypt {
         var out = [CChar](repeating: 0, count: cpwdir_crypt_output_size())
         let rc = password.withCString { phrase in setting.withCString { cpwdir_crypt(phrase, $0, &out, out.count) } }
         guard rc == 0 else { throw .hashing("crypt_rn failed") }
-        let hashed = String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let hashed = String(cBuffer: out)
         cpwdir_wipe(&out, out.count)
         return hashed
     }

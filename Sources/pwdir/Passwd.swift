@@ -12,40 +12,57 @@ struct Passwd: ParsableCommand {
     @Flag(help: "Generate a random password per the policy; it is printed once, alone on the last line.") var generate = false
     @Flag(help: "Read the password from standard input (one line).") var stdin = false
     @Flag(name: .customLong("no-force-change"), help: "Do not require a change at the next login.") var noForceChange = false
-    @Flag(name: .customLong("allow-weak"), help: "Accept a typed password that fails the policy (recorded).") var allowWeak = false
+    @Flag(name: .customLong("allow-weak"), help: "Accept a typed password that fails the policy (recorded in the directory and syslog).") var allowWeak = false
+    @Flag(help: "Force a change at the next login without touching the password.") var expire = false
 
     func validate() throws {
         try LoginName.validate(name)
-        if generate && stdin { throw ValidationError("--generate and --stdin cannot be used together") }
-        if generate && allowWeak { throw ValidationError("--allow-weak applies to typed passwords, not generated ones") }
+        if [generate, stdin, expire].filter({ $0 }).count > 1 { throw ValidationError("choose one of --generate, --stdin and --expire") }
+        if allowWeak && (generate || expire) { throw ValidationError("--allow-weak applies to typed passwords only") }
+        if expire && noForceChange { throw ValidationError("--expire and --no-force-change contradict each other") }
     }
 
     func run() throws {
         let settings = try paths.settings()
         let directory = paths.directory
         // Fail before asking for anything if the user does not exist.
-        guard try directory.lookup(name) != nil else { throw PwdirError.userNotFound(name) }
+        guard let record = try directory.lookup(name) else { throw PwdirError.userNotFound(name) }
+        let now = systemNow()
+        let actor = Actor.name
 
+        if expire {
+            guard record.hasPassword else {
+                throw PwdirError.invalidValue(field: "--expire", reason: "\(name) has no password to expire; set one with 'pwdir passwd \(name) --generate'")
+            }
+            try directory.update { (records) throws(PwdirError) in records[try records.index(of: name)].mustChangePassword = true }
+            SystemLog.notice("password of \(name) expired by \(actor): change required at the next login")
+            print("\(name) must change their password at the next login")
+            return
+        }
+
+        let policy = PasswordPolicy(settings: settings)
         let password: SecretBytes
+        let weak: Bool
         if generate {
-            password = try PasswordGenerator.generate(bits: settings.generateBits, minLength: settings.minlen)
+            password = try Self.generatePassing(policy, user: name, settings: settings)
+            weak = false
         } else {
             password = stdin ? try Terminal.readSecretFromStdin() : try Terminal.askTwice(for: name)
-            if !allowWeak { try PasswordPolicy(settings: settings).check(password) }
-            else if password.count > Yescrypt.maxPasswordBytes || password.isEmpty || password.containsNUL {
-                throw PwdirError.weakPassword("it is empty, longer than \(Yescrypt.maxPasswordBytes) bytes or holds a NUL byte")
-            }
+            weak = try Self.checkTyped(password, policy, record: record, settings: settings, allowWeak: allowWeak)
         }
         let hash = try Yescrypt.hashNew(password, cost: settings.yescryptCost)
-        let now = systemNow()
         let mustChange = !noForceChange
         try directory.update { (records) throws(PwdirError) in
             let i = try records.index(of: name)
-            records[i].setPassword(hash: hash, now: now, mustChange: mustChange)
+            records[i].setPassword(hash: hash, now: now, mustChange: mustChange, temporary: mustChange, remember: settings.remember)
+            if weak { records[i][UserRecord.Key.policyOverride] = GeneralizedTime.format(now) }
         }
+        let how = generate ? "generated" : weak ? "typed, against the policy (--allow-weak)" : "typed"
+        SystemLog.notice("password of \(name) set by \(actor) (\(how)\(mustChange ? ", change required at the next login" : ""))")
         let change = mustChange ? "must be changed at the next login" : "no change required"
         // One write, so the password cannot be reordered against buffered text.
         var out = Data("password of \(name) set (\(change))".utf8)
+        if weak { out.append(contentsOf: "; it fails the policy, as --allow-weak allowed (recorded)".utf8) }
         if generate {
             out.append(contentsOf: "; it is shown once, below:\n".utf8)
             password.withBytes { out.append(contentsOf: $0) }
@@ -53,5 +70,33 @@ struct Passwd: ParsableCommand {
         out.append(0x0A)
         FileHandle.standardOutput.write(out)
         out.resetBytes(in: 0..<out.count)
+    }
+
+    /// Applies the whole policy to a typed password; true when it fails it but `allowWeak`
+    /// lets it through (never for an empty, NUL-holding or over-long one).
+    static func checkTyped(_ password: SecretBytes, _ policy: PasswordPolicy, record: UserRecord, settings: Settings, allowWeak: Bool) throws(PwdirError) -> Bool {
+        do {
+            try policy.check(password, user: record.login, old: nil, record: record, settings: settings)
+            return false
+        } catch {
+            guard allowWeak, case .weakPassword = error else { throw error }
+            try policy.check(password)
+            return true
+        }
+    }
+
+    /// A generated password that passes the whole policy (libpwquality included).
+    static func generatePassing(_ policy: PasswordPolicy, user: String, settings: Settings) throws -> SecretBytes {
+        var lastError: PwdirError?
+        for _ in 0..<20 {
+            let candidate = try PasswordGenerator.generate(bits: settings.generateBits, minLength: settings.minlen)
+            do {
+                try policy.check(candidate, user: user, old: nil, record: nil, settings: settings)
+                return candidate
+            } catch {
+                lastError = error
+            }
+        }
+        throw PwdirError.invalidValue(field: "the password policy", reason: "no generated password passed it in 20 tries (\(lastError?.message ?? "?")); relax pwdir.conf")
     }
 }

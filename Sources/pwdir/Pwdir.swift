@@ -14,7 +14,7 @@ struct Pwdir: ParsableCommand {
     /// Runs the command; every failure is one `pwdir: …` line on stderr and a non-zero status.
     static func main() {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(leadingPathsToEnvironment(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch let error as PwdirError {
             fail(error.message, status: error.exitStatus)
@@ -27,6 +27,29 @@ struct Pwdir: ParsableCommand {
             let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
             fail("\(message) (see 'pwdir help')", status: 64)
         }
+    }
+
+    /// PRODUCT.md writes `pwdir --db PATH COMMAND`: --db and --config given before the command
+    /// apply to it (through PWDIR_DB / PWDIR_CONFIG; the same options after the command win).
+    static func leadingPathsToEnvironment(_ arguments: [String]) -> [String] {
+        var args = arguments
+        let names = [("--db", "PWDIR_DB"), ("--config", "PWDIR_CONFIG")]
+        scan: while let first = args.first {
+            for (option, variable) in names {
+                if first == option, args.count >= 2 {
+                    setenv(variable, args[1], 1)
+                    args.removeFirst(2)
+                    continue scan
+                }
+                if first.hasPrefix(option + "=") {
+                    setenv(variable, String(first.dropFirst(option.count + 1)), 1)
+                    args.removeFirst()
+                    continue scan
+                }
+            }
+            break
+        }
+        return args
     }
 
     static func fail(_ message: String, status: Int32) -> Never {
@@ -81,28 +104,50 @@ struct Lock: ParsableCommand {
 
     func run() throws {
         _ = try paths.settings()
+        let actor = Actor.name
+        let now = systemNow()
         try paths.directory.update { (records) throws(PwdirError) in
             let i = try records.index(of: name)
             records[i][UserRecord.Key.lockedTime] = UserRecord.adminLockValue
+            records[i][UserRecord.Key.lockedBy] = actor
+            records[i][UserRecord.Key.lockedSince] = GeneralizedTime.format(now)
         }
-        print("locked \(name)")
+        SystemLog.notice("account \(name) locked by \(actor)")
+        print("locked \(name); 'pwdir unlock \(name)' reactivates it")
     }
 }
 
 struct Unlock: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Reactivate a locked account.")
+    static let configuration = CommandConfiguration(abstract: "Reactivate an account locked by hand or by failed logins (clears the failure count).")
     @OptionGroup var paths: Paths
     @Argument(help: "The login to unlock.") var name: String
 
     func validate() throws { try LoginName.validate(name) }
 
     func run() throws {
-        _ = try paths.settings()
-        try paths.directory.update { (records) throws(PwdirError) in
+        let settings = try paths.settings()
+        let directory = paths.directory
+        let tallies = TallyStore(directory: directory)
+        let now = systemNow()
+        var reasons: [String] = []
+        try directory.update { (records) throws(PwdirError) in
             let i = try records.index(of: name)
+            if records[i].isAdminLocked { reasons.append("locked by \(records[i][UserRecord.Key.lockedBy] ?? "an administrator")") }
             records[i][UserRecord.Key.lockedTime] = nil
+            records[i][UserRecord.Key.lockedBy] = nil
+            records[i][UserRecord.Key.lockedSince] = nil
         }
-        print("unlocked \(name)")
+        let tally = (try? tallies.read(name)) ?? FailureTally(failures: [0])
+        let lockout = Lockout(settings: settings)
+        if lockout.isLocked(tally, now: now) { reasons.append("locked after \(tally.failures.count) failed logins") }
+        else if !tally.failures.isEmpty {
+            let n = lockout.countingFailures(tally, now: now)
+            reasons.append("\(n) failed login\(n == 1 ? "" : "s") cleared")
+        }
+        try tallies.reset(name)
+        let why = reasons.isEmpty ? "was not locked" : reasons.joined(separator: ", ")
+        SystemLog.notice("account \(name) unlocked by \(Actor.name) (\(why))")
+        print("unlocked \(name) (\(why))")
     }
 }
 

@@ -122,6 +122,8 @@ extension UserCommand {
                 }
                 records.remove(at: i)
             }
+            try TallyStore(directory: paths.directory).reset(name)
+            SystemLog.notice("user \(name) removed by \(Actor.name)")
             print("removed \(name)")
         }
     }
@@ -130,11 +132,12 @@ extension UserCommand {
         static let configuration = CommandConfiguration(abstract: "List every user.")
         @OptionGroup var paths: Paths
         @Flag(help: "One JSON document on stdout.") var json = false
+        @Flag(help: "Only the accounts that cannot log in now (locked, expired temporary password).") var locked = false
 
         func run() throws {
-            let settings = try paths.settings()
-            let records = try paths.directory.load()
-            try UserView.output(records.map { UserView($0, settings: settings, now: systemNow()) }, json: json)
+            var views = try UserView.all(paths)
+            if locked { views = views.filter(\.locked) }
+            try UserView.output(views, json: json)
         }
     }
 
@@ -145,12 +148,11 @@ extension UserCommand {
         @Flag(help: "One JSON document on stdout.") var json = false
 
         func run() throws {
-            let settings = try paths.settings()
             let needle = query.lowercased()
-            let found = try paths.directory.load().filter { r in
+            let found = try UserView.all(paths) { r in
                 [r.login, r.fullName, r.mail, r.recoveryMail].contains { $0?.lowercased().contains(needle) ?? false }
             }
-            try UserView.output(found.map { UserView($0, settings: settings, now: systemNow()) }, json: json)
+            try UserView.output(found, json: json)
         }
     }
 
@@ -163,9 +165,7 @@ extension UserCommand {
         func validate() throws { try LoginName.validate(name) }
 
         func run() throws {
-            let settings = try paths.settings()
-            let records = try paths.directory.load()
-            let view = UserView(records[try records.index(of: name)], settings: settings, now: systemNow())
+            let view = try UserView.all(paths) { $0.login == name }.first ?? { throw PwdirError.userNotFound(name) }()
             if json {
                 try printJSON(view)
             } else {

@@ -10,14 +10,27 @@ struct UserView: Codable {
     var role: String
     var manager: String?
     var hasPassword: Bool
+    /// Can this account log in now?
+    var usable: Bool
     var locked: Bool
     var lockReason: String?
+    var lockedSince: String?
+    /// When the lock lifts by itself; absent while locked: only an administrator unlocks.
+    var lockedUntil: String?
+    var lockedBy: String?
+    var failures: Int
+    var lastFailure: String?
     var mustChangePassword: Bool
     var passwordChanged: String?
     var passwordAgeDays: Int?
+    var passwordExpires: String?
+    var passwordExpired: Bool
+    var temporaryPasswordExpires: String?
+    var policyOverride: String?
     var created: String?
 
-    init(_ r: UserRecord, settings: Settings, now: Int64) {
+    init(_ r: UserRecord, tally: FailureTally, settings: Settings, now: Int64) {
+        let state = AccountState(record: r, tally: tally, settings: settings, now: now)
         login = r.login
         fullName = r.fullName
         email = r.mail
@@ -25,21 +38,48 @@ struct UserView: Codable {
         role = r.role.rawValue
         manager = r.manager
         hasPassword = r.hasPassword
-        locked = r.isAdminLocked
-        lockReason = r.isAdminLocked ? "administrator" : nil
-        mustChangePassword = r.mustChangePassword
-        let changed = r.passwordChangedTime
-        passwordChanged = changed.map(isoDate)
-        passwordAgeDays = changed.map { Int(max(0, now - $0) / 86400) }
+        usable = state.usable
+        locked = state.lockReason == .administrator || state.lockReason == .failures || state.lockReason == .temporaryPasswordExpired
+        lockReason = state.lockReason?.rawValue
+        lockedSince = state.lockedSince.map(isoDate)
+        lockedUntil = state.lockedUntil.map(isoDate)
+        lockedBy = state.lockedBy
+        failures = state.failures
+        lastFailure = state.lastFailure.map(isoDate)
+        mustChangePassword = state.mustChange
+        passwordChanged = state.passwordChanged.map(isoDate)
+        passwordAgeDays = state.passwordChanged.map { Int(max(0, now - $0) / 86400) }
+        passwordExpires = state.passwordExpires.map(isoDate)
+        passwordExpired = state.passwordExpired
+        temporaryPasswordExpires = state.temporaryExpires.map(isoDate)
+        policyOverride = r[UserRecord.Key.policyOverride].flatMap(GeneralizedTime.parse).map(isoDate)
         created = r[UserRecord.Key.created].flatMap(GeneralizedTime.parse).map(isoDate)
     }
 
     /// One word for the list: what stands between this user and a login.
     var status: String {
-        if locked { return "locked" }
+        if let lockReason, lockReason != LockReason.noPassword.rawValue { return "locked" }
         if !hasPassword { return "no-password" }
-        if mustChangePassword { return "must-change" }
+        if mustChangePassword || passwordExpired { return "must-change" }
         return "active"
+    }
+
+    /// "is this account usable, and if not, why and until when", in one line.
+    var usability: String {
+        switch lockReason.flatMap(LockReason.init(rawValue:)) {
+        case .administrator?:
+            return "no: locked by \(lockedBy ?? "an administrator")" + (lockedSince.map { " since \($0)" } ?? "") + ", until 'pwdir unlock \(login)'"
+        case .failures?:
+            return "no: locked after \(failures) failed logins since \(lockedSince ?? "?")" + (lockedUntil.map { ", until \($0) or 'pwdir unlock \(login)'" } ?? ", until 'pwdir unlock \(login)'")
+        case .temporaryPasswordExpired?:
+            return "no: the temporary password expired unused on \(temporaryPasswordExpires ?? "?"); set a new one with 'pwdir passwd \(login)'"
+        case .noPassword?:
+            return "no: no password yet; set one with 'pwdir passwd \(login)'"
+        case nil:
+            if mustChangePassword { return "yes, but the password must be changed at the next login" }
+            if passwordExpired { return "yes, but the password expired and must be changed at the next login" }
+            return "yes"
+        }
     }
 
     var details: String {
@@ -49,10 +89,16 @@ struct UserView: Codable {
         if let recoveryEmail { lines.append(("recovery email", recoveryEmail)) }
         lines.append(("role", role))
         if let manager { lines.append(("manager", manager)) }
-        lines.append(("status", status))
-        lines.append(("password", hasPassword ? "set" + (passwordChanged.map { " on \($0)" } ?? "") + (passwordAgeDays.map { " (\($0) days ago)" } ?? "") : "none (cannot log in)"))
-        lines.append(("must change", mustChangePassword ? "yes, at next login" : "no"))
-        lines.append(("locked", locked ? "yes, by an administrator, until 'pwdir unlock \(login)'" : "no"))
+        lines.append(("usable", usability))
+        lines.append(("failed logins", failures == 0 ? "0" : "\(failures), last on \(lastFailure ?? "?")"))
+        var password = hasPassword ? "set" : "none"
+        if let passwordChanged { password += " on \(passwordChanged)" }
+        if let passwordAgeDays { password += " (\(passwordAgeDays) days ago)" }
+        if let temporaryPasswordExpires { password += "; temporary, usable until \(temporaryPasswordExpires)" }
+        if let passwordExpires { password += passwordExpired ? "; expired on \(passwordExpires)" : "; expires on \(passwordExpires)" }
+        if let policyOverride { password += "; set against the policy (--allow-weak) on \(policyOverride)" }
+        lines.append(("password", password))
+        lines.append(("must change", mustChangePassword ? "yes, at the next login" : "no"))
         if let created { lines.append(("created", created)) }
         let width = lines.map(\.0.count).max() ?? 0
         return lines.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
@@ -87,4 +133,17 @@ func printJSON<T: Encodable>(_ value: T) throws {
     let data = try encoder.encode(value)
     FileHandle.standardOutput.write(data)
     FileHandle.standardOutput.write(Data("\n".utf8))
+}
+
+extension UserView {
+    /// Views of the users `include` selects, with their failure tallies, at the current time.
+    static func all(_ paths: Paths, where include: (UserRecord) -> Bool = { _ in true }) throws -> [UserView] {
+        let settings = try paths.settings()
+        let directory = paths.directory
+        let tallies = TallyStore(directory: directory)
+        let now = systemNow()
+        return try directory.load().filter(include).map { r in
+            UserView(r, tally: try tallies.read(r.login), settings: settings, now: now)
+        }
+    }
 }
