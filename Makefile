@@ -33,7 +33,7 @@ demo: build
 	@PWDIR_BIN=$(CURDIR)/$(BUILD) bash scripts/demo.sh
 
 bench: build
-	$(BUILD)/pwdir-bench 20
+	$(BUILD)/pwdir-bench 31
 
 install: build
 	install -d -m 0755 $(DESTDIR)$(PAMDIR) $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(CONFDIR)

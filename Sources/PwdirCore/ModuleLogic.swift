@@ -82,6 +82,7 @@ public struct ModuleLogic {
 
     public static let lockedMessage = "This account is locked. Contact your administrator to have it unlocked."
     public static let mustChangeMessage = "You must change your password now: it was set by an administrator."
+    public static let changeRequiredMessage = "Your administrator requires you to change your password now."
     public static let noPasswordMessage = "No password has been set for this account yet. Contact your administrator."
     public static let temporaryExpiredMessage = "Your temporary password has expired. Ask your administrator for a new one."
     public static let expiredMessage = "Your password has expired: you must choose a new one now."
@@ -129,6 +130,9 @@ public struct ModuleLogic {
             return .userUnknown
         }
         let state = AccountState(record: record, tally: tally, settings: settings, now: now)
+        if let locked = tally.lockedTime, state.lockReason != .failures {
+            host.log(.notice, "lock of \(user) after failed logins (since \(GeneralizedTime.readable(locked))) lifted by unlock_time")
+        }
         switch state.lockReason {
         case .administrator:
             recordDecoy(tallies)
@@ -229,7 +233,7 @@ public struct ModuleLogic {
         }
         if record.mustChangePassword {
             host.log(.info, "account \(user) must change its password")
-            host.tell(Self.mustChangeMessage, isError: true)
+            host.tell(record.isTemporaryPassword ? Self.mustChangeMessage : Self.changeRequiredMessage, isError: true)
             return .newAuthTokenRequired
         }
         if state.passwordExpired {

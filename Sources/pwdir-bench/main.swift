@@ -13,7 +13,7 @@ let password = "Correct-Horse-42"
 
 /// A fixture whose directory holds `count` users (all sharing one hash: only lookup cost matters).
 func fixture(users count: Int) throws -> PamFixture {
-    let f = try PamFixture()
+    let f = try PamFixture(settings: "deny = 0\n")  // every failure writes its tally, none locks
     let hash = try Yescrypt.hashNew(SecretBytes(Array(password.utf8)), cost: 5)
     var records: [UserRecord] = []
     records.reserveCapacity(count)
@@ -77,5 +77,5 @@ for count in [1_000, 100_000] {
     print("  directory lookup alone:               \(ms(k))")
     print("  acct_mgmt alone (start+acct+end):     \(ms(median(acct)))")
     print("  login / raw hash:                     \(ratio(l, r))   (goal <= 1.05; pam_unix measures about 2.0)")
-    print("  failed login / raw hash:              \(ratio(x, r))")
+    print("  failed login / raw hash:              \(ratio(x, r))   (a failure writes one small tally file, whatever the user count)")
 }

@@ -2,6 +2,7 @@
 // service file written into a temp folder; every hook's return code is asserted in every
 // state of an account.
 import CPwdirPAM
+import Foundation
 import PwdirCore
 import PwdirTestSupport
 import XCTest
@@ -200,24 +201,72 @@ final class LibpamTests: XCTestCase {
         XCTAssertEqual(try f.client("ana", answers: [good]).authenticate(), PAM_SUCCESS, "unknown keys are ignored")
     }
 
-    /// Unknown user and wrong password cost the same (one yescrypt hash each).
-    func testUnknownUserAndWrongPasswordTakeTheSameTime() throws {
-        let f = try fixtureWithUsers()
-        var wrong: [UInt64] = [], unknown: [UInt64] = [], locked: [UInt64] = []
+    /// Unknown, locked (by hand or by failures) and wrong-password attempts cost the same:
+    /// one yescrypt hash and one tally write each.
+    func testLockedUnknownAndWrongPasswordTakeTheSameTime() throws {
+        let f = try PamFixture(settings: "deny = 1000\n")
+        try f.addUser("ana", password: good)
+        try f.addUser("di", password: good, locked: true)
+        try f.addUser("fay", password: good)
+        try TallyStore(directory: f.directory).update("fay") { $0 = FailureTally(failures: [1], lockedTime: 1) }
+        var times: [String: [UInt64]] = [:]
         for _ in 0..<9 {
-            for (user, bucket) in [("ana", 0), ("nobody", 1), ("di", 2)] {
-                let c = try f.client(user, answers: ["not the password"])
+            for user in ["ana", "nobody", "di", "fay"] {
+                let c = try f.client(user, answers: [user == "ana" ? "not the password" : good])
                 let t0 = monotonicNow()
-                _ = c.authenticate()
-                let t = monotonicNow() - t0
-                if bucket == 0 { wrong.append(t) } else if bucket == 1 { unknown.append(t) } else { locked.append(t) }
+                let rc = c.authenticate()
+                times[user, default: []].append(monotonicNow() - t0)
+                XCTAssertNotEqual(rc, PAM_SUCCESS)
             }
         }
-        let ratio = median(unknown) / median(wrong)
-        let lockedRatio = median(locked) / median(wrong)
-        XCTAssertEqual(ratio, 1.0, accuracy: 0.25, "unknown/wrong = \(ratio)")
-        XCTAssertEqual(lockedRatio, 1.0, accuracy: 0.25, "locked/wrong = \(lockedRatio)")
+        let wrong = median(times["ana"]!)
+        for (user, what) in [("nobody", "unknown"), ("di", "locked by hand"), ("fay", "locked by failures")] {
+            let ratio = median(times[user]!) / wrong
+            XCTAssertEqual(ratio, 1.0, accuracy: 0.25, "\(what)/wrong = \(ratio)")
+        }
     }
+
+    /// Parallel failed logins are all counted; parallel right logins never lock anyone.
+    func testParallelLoginsAreAllCounted() throws {
+        let f = try PamFixture(settings: "deny = 100\n")
+        try f.addUser("ana", password: good)
+        let failures = ManagedCounter()
+        DispatchQueue.concurrentPerform(iterations: 30) { _ in
+            if let c = try? f.client("ana", answers: ["wrong"]), c.authenticate() == PAM_AUTH_ERR { failures.add() }
+        }
+        XCTAssertEqual(failures.value, 30)
+        XCTAssertEqual(try TallyStore(directory: f.directory).read("ana").failures.count, 30, "every parallel failure counted")
+
+        let g = try PamFixture(settings: "deny = 3\n")
+        try g.addUser("bo", password: good)
+        let successes = ManagedCounter()
+        let right = good
+        DispatchQueue.concurrentPerform(iterations: 30) { _ in
+            if let c = try? g.client("bo", answers: [right]), c.authenticate() == PAM_SUCCESS { successes.add() }
+        }
+        XCTAssertEqual(successes.value, 30)
+        XCTAssertTrue(try TallyStore(directory: g.directory).read("bo").isEmpty)
+        XCTAssertEqual(try g.client("bo", answers: [good]).authenticate(), PAM_SUCCESS)
+    }
+
+    func testLockoutThroughLibpam() throws {
+        let f = try PamFixture(settings: "deny = 3\n")
+        try f.addUser("ana", password: good)
+        for _ in 0..<3 { XCTAssertEqual(try f.client("ana", answers: ["wrong"]).authenticate(), PAM_AUTH_ERR) }
+        let locked = try f.client("ana", answers: [good])
+        XCTAssertEqual(locked.authenticate(), PAM_MAXTRIES)
+        XCTAssertEqual(locked.errors, [ModuleLogic.lockedMessage])
+        XCTAssertEqual(try f.client("ana").acctMgmt(), PAM_PERM_DENIED, "acct_mgmt refuses too (key-based logins)")
+        try TallyStore(directory: f.directory).reset("ana")
+        XCTAssertEqual(try f.client("ana", answers: [good]).authenticate(), PAM_SUCCESS)
+    }
+}
+
+final class ManagedCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    func add() { lock.lock(); n += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
 }
 
 extension String {

@@ -90,7 +90,7 @@ private let pamClientConversation: @convention(c) (Int32, UnsafeMutablePointer<U
 
 /// A temp folder with a directory, settings and a PAM service file that loads the built
 /// module by absolute path with `db=` and `config=` pointing into the folder.
-public final class PamFixture {
+public final class PamFixture: @unchecked Sendable {
     public let root: String
     public let service = "pwdir-test"
     public var db: String { root + "/users" }
@@ -136,7 +136,7 @@ public final class PamFixture {
         let hash = try password.map { try Yescrypt.hashNew(SecretBytes(Array($0.utf8)), cost: cost) }
         try directory.update { (records) throws(PwdirError) in
             var r = UserRecord(login: login)
-            if let hash { r.setPassword(hash: hash, now: systemNow(), mustChange: mustChange) }
+            if let hash { r.setPassword(hash: hash, now: systemNow(), mustChange: mustChange, temporary: mustChange) }
             if locked { r[UserRecord.Key.lockedTime] = UserRecord.adminLockValue }
             records.append(r)
             records.sort { $0.login.utf8.lexicographicallyPrecedes($1.login.utf8) }

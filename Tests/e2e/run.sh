@@ -1001,6 +1001,82 @@ test_use_first_pass() {
     login_refused ana 'Right-Password-1'
 }
 
+
+# Issue 3: parallel failures are all counted; parallel right logins lock nobody.
+test_parallel_failures_counted() {
+    printf '%s\n' 'deny = 100' >"$CONF"
+    pw init >/dev/null
+    user_with_password ana 'Right-Password-1'
+    local i
+    for i in $(seq 1 30); do
+        (printf 'Wrong-%s\n' "$i" | PAM_OUT=$T/par.$i pam ana authenticate >/dev/null 2>&1) &
+    done
+    wait
+    pw user show ana --json >"$T/show.json" || fail "user show failed"
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["failures"] == 30 else "failures = %s, not 30" % d["failures"])' "$T/show.json" \
+        || fail "30 parallel failures were not all counted: $(grep failures "$T/show.json")"
+    pw unlock ana >/dev/null || fail "unlock failed"
+    printf '%s\n' 'deny = 3' >"$CONF"
+    for i in $(seq 1 30); do
+        (printf 'Right-Password-1\n' | PAM_OUT=$T/ok.$i pam ana authenticate >/dev/null 2>&1 || touch "$T/refused.$i") &
+    done
+    wait
+    ! ls "$T"/refused.* >/dev/null 2>&1 || fail "$(ls "$T"/refused.* | wc -l) of 30 parallel right logins were refused"
+    login_ok ana 'Right-Password-1' authenticate acct_mgmt
+}
+
+# Issue 3: user show says whether the account is usable, and if not why and until when.
+test_show_lock_state() {
+    printf '%s\n' 'deny = 3' 'unlock_time = 600' >"$CONF"
+    pw init >/dev/null
+    user_with_password ana 'Right-Password-1'
+    user_with_password bo 'Right-Password-2'
+    user_with_password cy 'Right-Password-3'
+    local i
+    for i in 1 2 3; do login_refused ana "Wrong-$i"; done
+    pw lock bo >/dev/null || fail "lock failed"
+    pw user show ana --json >"$T/ana.json" || fail "show ana failed"
+    pw user show bo --json >"$T/bo.json" || fail "show bo failed"
+    python3 - "$T/ana.json" "$T/bo.json" <<'PY' || fail "user show --json does not report the locks: $(cat "$T/ana.json" "$T/bo.json" | tr '\n' ' ')"
+import json, sys
+a = json.load(open(sys.argv[1])); b = json.load(open(sys.argv[2]))
+assert a["locked"] and not a["usable"] and a["lockReason"] == "failures", a
+assert a["failures"] == 3 and a["lockedSince"] and a["lockedUntil"] and a["lastFailure"], a
+assert b["locked"] and b["lockReason"] == "administrator" and b["lockedBy"] == "root" and b["lockedSince"], b
+assert "lockedUntil" not in b or b["lockedUntil"] is None, b
+PY
+    pw user show ana >"$T/ana.txt"
+    grep -q 'usable.*no: locked after 3 failed logins.*until' "$T/ana.txt" || fail "user show text lacks the reason and until when: $(cat "$T/ana.txt")"
+    pw user list --locked >"$T/locked.txt" || fail "list --locked failed"
+    grep -q '^ana ' "$T/locked.txt" && grep -q '^bo ' "$T/locked.txt" || fail "list --locked misses a locked user: $(cat "$T/locked.txt")"
+    ! grep -q '^cy ' "$T/locked.txt" || fail "list --locked lists an unlocked user"
+    pw unlock ana >"$T/unlock.out" || fail "unlock failed"
+    grep -q 'locked after 3 failed logins' "$T/unlock.out" || fail "unlock does not say what it lifted: $(cat "$T/unlock.out")"
+    login_ok ana 'Right-Password-1' authenticate acct_mgmt
+}
+
+# Issue 3: --expire forces a change without touching the password; --allow-weak is explicit
+# and recorded.
+test_expire_and_allow_weak() {
+    pw init >/dev/null
+    user_with_password ana 'Right-Password-1'
+    cp "$DB" "$T/before"
+    pw passwd ana --expire >/dev/null || fail "passwd --expire failed"
+    login_ok ana 'Right-Password-1'
+    login_refused ana 'Right-Password-1' acct_mgmt
+    out_has 'change your password'
+    grep -F "$(grep -o 'userPassword=[^	]*' "$T/before")" "$DB" >/dev/null || fail "--expire changed the password hash"
+    cp "$DB" "$T/before-weak"
+    if printf 'aaaaaaaaaaaaaaaa\n' | pw passwd ana --stdin >"$T/cmd.out" 2>"$T/cmd.err"; then fail "a palindrome passed the policy"; fi
+    grep -q '^pwdir: password refused: .*palindrome' "$T/cmd.err" || fail "the refusal does not give pwquality's reason: $(cat "$T/cmd.err")"
+    same_file "$T/before-weak" "$DB" "a refused weak password"
+    printf 'aaaaaaaaaaaaaaaa\n' | pw passwd ana --stdin --allow-weak --no-force-change >"$T/weak.out" || fail "--allow-weak refused"
+    grep -q 'allow-weak' "$T/weak.out" || fail "--allow-weak is not said: $(cat "$T/weak.out")"
+    pw user show ana --json >"$T/show.json"
+    grep -q '"policyOverride"' "$T/show.json" || fail "--allow-weak is not recorded"
+    login_ok ana 'aaaaaaaaaaaaaaaa'
+}
+
 # ---------------------------------------------------------------------------------------------
 # Harness
 
@@ -1011,6 +1087,7 @@ ALL_TESTS=(
     corrupt_directory corrupt_duplicate_login symlinks db_option config_minlen
     concurrent_writers killed_writer big_directory_login
     exports_and_linkage host_state timing unknown_module_argument use_first_pass
+    parallel_failures_counted show_lock_state expire_and_allow_weak
 )
 
 if [ $# -gt 0 ]; then
