@@ -17,6 +17,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
         .target(name: "CPwdirCrypt", linkerSettings: [.linkedLibrary("crypt")]),
@@ -34,13 +36,21 @@ let package = Package(
                 "-Xlinker", "--version-script=\(exportsMap)",
             ])]
         ),
+        // Mail for the command (and, through the command, for the module): Foundation and
+        // swift-mustache are allowed here, never in the module.
+        .target(name: "PwdirMail", dependencies: ["PwdirCore", .product(name: "Mustache", package: "swift-mustache")]),
         .executableTarget(
             name: "pwdir",
-            dependencies: ["PwdirCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "PwdirCore", "PwdirMail",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "CSV", package: "CSV.swift"),
+            ]
         ),
         .executableTarget(name: "pwdir-bench", dependencies: ["PwdirCore", "CPwdirPAM", "PwdirTestSupport"]),
         .target(name: "PwdirTestSupport", dependencies: ["PwdirCore", "CPwdirPAM"], path: "Tests/PwdirTestSupport"),
         .testTarget(name: "PwdirCoreTests", dependencies: ["PwdirCore", "PwdirTestSupport"]),
+        .testTarget(name: "PwdirMailTests", dependencies: ["PwdirMail", "PwdirCore"]),
         .testTarget(name: "PamModuleTests", dependencies: ["PwdirCore", "CPwdirPAM", "PwdirTestSupport"]),
     ]
 )

@@ -64,3 +64,107 @@ int cpwdir_ofd_unlock(int fd) {
     fl.l_whence = SEEK_SET;
     return fcntl(fd, F_OFD_SETLK, &fl);
 }
+
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static long cpwdir_ms_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+int cpwdir_spawn(char *const argv[], char *const envp[], const void *input, size_t input_len,
+                 int timeout_ms, char *out, size_t out_cap, size_t *out_len,
+                 char *err, size_t err_cap, size_t *err_len, int *status, int *timed_out) {
+    int in_pipe[2], out_pipe[2], err_pipe[2];
+    *out_len = *err_len = 0;
+    *status = -1;
+    *timed_out = 0;
+    if (pipe2(in_pipe, O_CLOEXEC) != 0) return -1;
+    if (pipe2(out_pipe, O_CLOEXEC) != 0) { close(in_pipe[0]); close(in_pipe[1]); return -1; }
+    if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+        close(in_pipe[0]); close(in_pipe[1]); close(out_pipe[0]); close(out_pipe[1]);
+        return -1;
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in_pipe[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
+    // The host's descriptors (sshd's sockets, say) must not leak into the child.
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    posix_spawnattr_init(&attr);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    pid_t pid;
+    int rc = posix_spawn(&pid, argv[0], &fa, &attr, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    close(in_pipe[0]);
+    close(out_pipe[1]);
+    close(err_pipe[1]);
+    if (rc != 0) {
+        close(in_pipe[1]); close(out_pipe[0]); close(err_pipe[0]);
+        errno = rc;
+        return -1;
+    }
+    fcntl(in_pipe[1], F_SETFL, O_NONBLOCK);
+    size_t written = 0;
+    int in_fd = in_pipe[1], out_fd = out_pipe[0], err_fd = err_pipe[0];
+    if (input_len == 0) { close(in_fd); in_fd = -1; }
+    long deadline = cpwdir_ms_now() + timeout_ms;
+    char scratch[4096];
+    while (out_fd >= 0 || err_fd >= 0) {
+        long left = deadline - cpwdir_ms_now();
+        if (left <= 0) { *timed_out = 1; kill(pid, SIGKILL); break; }
+        struct pollfd p[3];
+        int n = 0, iin = -1, iout = -1, ierr = -1;
+        if (in_fd >= 0) { p[n].fd = in_fd; p[n].events = POLLOUT; iin = n++; }
+        if (out_fd >= 0) { p[n].fd = out_fd; p[n].events = POLLIN; iout = n++; }
+        if (err_fd >= 0) { p[n].fd = err_fd; p[n].events = POLLIN; ierr = n++; }
+        int r = poll(p, n, (int)left);
+        if (r < 0) { if (errno == EINTR) continue; kill(pid, SIGKILL); break; }
+        if (iin >= 0 && p[iin].revents) {
+            ssize_t w = write(in_fd, (const char *)input + written, input_len - written);
+            if (w > 0) written += (size_t)w;
+            if (w < 0 && errno != EAGAIN && errno != EINTR) written = input_len;  // reader gone
+            if (written >= input_len) { close(in_fd); in_fd = -1; }
+        }
+        int *fds[2] = { &out_fd, &err_fd };
+        int idx[2] = { iout, ierr };
+        char *bufs[2] = { out, err };
+        size_t caps[2] = { out_cap, err_cap };
+        size_t *lens[2] = { out_len, err_len };
+        for (int k = 0; k < 2; k++) {
+            if (idx[k] < 0 || !p[idx[k]].revents) continue;
+            ssize_t got = read(*fds[k], scratch, sizeof scratch);
+            if (got > 0) {
+                size_t room = caps[k] - *lens[k];
+                size_t take = (size_t)got < room ? (size_t)got : room;
+                memcpy(bufs[k] + *lens[k], scratch, take);
+                *lens[k] += take;
+            } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+                close(*fds[k]);
+                *fds[k] = -1;
+            }
+        }
+    }
+    if (in_fd >= 0) close(in_fd);
+    if (out_fd >= 0) close(out_fd);
+    if (err_fd >= 0) close(err_fd);
+    int ws;
+    pid_t w;
+    do { w = waitpid(pid, &ws, 0); } while (w < 0 && errno == EINTR);
+    if (w == pid) *status = ws;
+    return 0;
+}

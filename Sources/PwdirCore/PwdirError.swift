@@ -16,6 +16,8 @@ public enum PwdirError: Error, Equatable, CustomStringConvertible {
     case passwordMismatch
     case passwordTooLong(max: Int)
     case hashing(String)
+    /// The mail command failed; the text says what it said.
+    case mail(String)
     case system(SystemError)
 
     public var description: String { message }
@@ -51,6 +53,8 @@ public enum PwdirError: Error, Equatable, CustomStringConvertible {
             return "password longer than \(max) bytes; choose a shorter one"
         case let .hashing(reason):
             return "password hashing failed: \(reason)"
+        case let .mail(reason):
+            return "mail not sent: \(reason); check the sendmail setting and the MTA"
         case let .system(e):
             return "\(e.call) \(e.path): \(e.reason)"
         }
@@ -65,12 +69,13 @@ public enum PwdirError: Error, Equatable, CustomStringConvertible {
         case .directoryMissing, .directoryCorrupt, .unsafeFile, .settings: return 5
         case .busy: return 6
         case .hashing, .system: return 1
+        case .mail: return 7
         }
     }
 
     /// A name made safe to echo on one line (control characters shown as '?').
-    public static func printable(_ s: String) -> String {
-        String(s.unicodeScalars.prefix(80).map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) })
+    public static func printable(_ s: String, limit: Int = 80) -> String {
+        String(s.unicodeScalars.prefix(limit).map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) })
     }
 }
 

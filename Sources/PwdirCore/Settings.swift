@@ -31,6 +31,13 @@ public struct Settings: Equatable, Sendable {
     public var warnage = 7
     /// Seconds an administrator-set (temporary) password stays usable if nobody logs in with it.
     public var tempTTL: Int64 = 259_200
+    /// Folder of template files overriding the built-in mails (NAME.LANG.mustache).
+    public var templatesDir: String?
+    /// Language of mail for users without their own.
+    public var lang = MailLanguage.en
+    /// Seconds the mail command may take.
+    public var mailTimeout = 30
+
     /// libpwquality options from pwdir.conf, "key=value" as pwquality.conf writes them
     /// (minlen is added from `minlen`).
     public var qualityOptions: [String] = []
@@ -46,7 +53,7 @@ public struct Settings: Equatable, Sendable {
     /// Keys accepted in pwdir.conf.
     public static let knownKeys: Set<String> = Set([
         "deny", "unlock_time", "fail_interval", "yescrypt_cost", "minlen", "remember",
-        "recovery_ttl", "sendmail", "mail_from", "generate_bits", "maxage", "warnage", "temp_ttl",
+        "recovery_ttl", "sendmail", "mail_from", "generate_bits", "maxage", "warnage", "temp_ttl", "templates_dir", "lang", "mail_timeout",
     ]).union(qualityKeys)
 
     /// Parses settings text. Malformed lines and bad values are errors naming the line; unknown
@@ -88,6 +95,15 @@ public struct Settings: Equatable, Sendable {
             case "maxage": s.maxage = Int(try int(0...36500))
             case "warnage": s.warnage = Int(try int(0...36500))
             case "temp_ttl": s.tempTTL = try int(0...(365 * 86400))
+            case "mail_timeout": s.mailTimeout = Int(try int(1...600))
+            case "templates_dir":
+                guard value.hasPrefix("/") else { throw fail("templates_dir must be an absolute path") }
+                s.templatesDir = value
+            case "lang":
+                guard let l = MailLanguage(rawValue: value) else {
+                    throw fail("lang must be one of \(MailLanguage.allCases.map(\.rawValue).joined(separator: ", ")), not '\(PwdirError.printable(value))'")
+                }
+                s.lang = l
             case _ where qualityKeys.contains(key):
                 let option = "\(key)=\(value)"
                 if let reason = PasswordQuality.invalidOption(option) { throw fail("\(key): \(reason)") }
@@ -134,7 +150,7 @@ public struct Settings: Equatable, Sendable {
         return try parse(text, path: path)
     }
 
-    static func hostName() -> String {
+    public static func hostName() -> String {
         var buf = [CChar](repeating: 0, count: 256)
         guard gethostname(&buf, buf.count - 1) == 0 else { return "localhost" }
         let name = String(cBuffer: buf)

@@ -14,12 +14,14 @@ struct Passwd: ParsableCommand {
     @Flag(name: .customLong("no-force-change"), help: "Do not require a change at the next login.") var noForceChange = false
     @Flag(name: .customLong("allow-weak"), help: "Accept a typed password that fails the policy (recorded in the directory and syslog).") var allowWeak = false
     @Flag(help: "Force a change at the next login without touching the password.") var expire = false
+    @Flag(help: "With --generate: mail the password to the user (recovery email, else email) instead of printing it.") var send = false
 
     func validate() throws {
         try LoginName.validate(name)
         if [generate, stdin, expire].filter({ $0 }).count > 1 { throw ValidationError("choose one of --generate, --stdin and --expire") }
         if allowWeak && (generate || expire) { throw ValidationError("--allow-weak applies to typed passwords only") }
         if expire && noForceChange { throw ValidationError("--expire and --no-force-change contradict each other") }
+        if send && !generate { throw ValidationError("--send goes with --generate (a typed password is never mailed)") }
     }
 
     func run() throws {
@@ -37,6 +39,18 @@ struct Passwd: ParsableCommand {
             try directory.update { (records) throws(PwdirError) in records[try records.index(of: name)].mustChangePassword = true }
             SystemLog.notice("password of \(name) expired by \(actor): change required at the next login")
             print("\(name) must change their password at the next login")
+            return
+        }
+
+        if send {
+            // Mailed, then stored: a password is never active that nobody received.
+            let recipient = try record.requireMailRecipient()
+            let results = try CredentialsBatch(paths: paths, settings: settings, mustChange: !noForceChange).send(to: [record])
+            guard let outcome = results.outcomes.first, outcome.result == "sent" else {
+                throw CommandFailure(message: results.outcomes.first?.detail ?? "mail not sent", status: PwdirError.mail("").exitStatus)
+            }
+            let change = noForceChange ? "no change required" : "must be changed at the next login"
+            print("password of \(name) generated and mailed to \(MailAddress.masked(recipient)) (\(change)); it is not shown")
             return
         }
 

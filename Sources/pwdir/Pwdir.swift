@@ -8,7 +8,7 @@ struct Pwdir: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pwdir",
         abstract: "Manage the pwdir password directory used by pam_pwdir.so.",
-        subcommands: [Init.self, UserCommand.self, Passwd.self, Lock.self, Unlock.self]
+        subcommands: [Init.self, UserCommand.self, Passwd.self, Lock.self, Unlock.self, SendCredentials.self, Import.self]
     )
 
     /// Runs the command; every failure is one `pwdir: …` line on stderr and a non-zero status.
@@ -18,6 +18,10 @@ struct Pwdir: ParsableCommand {
             try command.run()
         } catch let error as PwdirError {
             fail(error.message, status: error.exitStatus)
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)  // the command already said why
+        } catch let error as CommandFailure {
+            fail(error.message, status: error.status)
         } catch {
             let code = exitCode(for: error)
             if code == .success {
@@ -149,6 +153,12 @@ struct Unlock: ParsableCommand {
         SystemLog.notice("account \(name) unlocked by \(Actor.name) (\(why))")
         print("unlocked \(name) (\(why))")
     }
+}
+
+/// A failure already worded for the administrator (a whole import, a mail the MTA refused).
+struct CommandFailure: Error {
+    var message: String
+    var status: Int32
 }
 
 extension Array where Element == UserRecord {

@@ -18,6 +18,9 @@ struct UserFields: ParsableArguments {
     @Option(name: .customLong("full-name"), help: ArgumentHelp("The person's name.", valueName: "name")) var fullName: String?
     @Option(help: ArgumentHelp("user, manager or admin.", valueName: "role")) var role: String?
     @Option(help: ArgumentHelp("Login of the user's manager.", valueName: "login")) var manager: String?
+    @Flag(name: .customLong("no-mailbox"), help: "The login email is fictitious: never send mail there.") var noMailbox = false
+    @Flag(name: .customLong("mailbox"), help: "The login email is a real mailbox (undoes --no-mailbox).") var mailbox = false
+    @Option(help: ArgumentHelp("Language of the user's mail: en or fr.", valueName: "lang")) var lang: String?
 
     /// Checks every value before any file is touched.
     func check() throws(PwdirError) {
@@ -33,6 +36,10 @@ struct UserFields: ParsableArguments {
             throw .invalidValue(field: "--role", reason: "'\(PwdirError.printable(role))' is not one of user, manager, admin")
         }
         if let manager, !manager.isEmpty { try LoginName.validate(manager) }
+        if noMailbox && mailbox { throw .invalidValue(field: "--no-mailbox", reason: "--no-mailbox and --mailbox contradict each other") }
+        if let lang, !lang.isEmpty, MailLanguage(rawValue: lang) == nil {
+            throw .invalidValue(field: "--lang", reason: "'\(PwdirError.printable(lang))' is not one of \(MailLanguage.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
     }
 
     /// Applies the values to `record`; `records` is the whole directory, to check the manager.
@@ -41,6 +48,9 @@ struct UserFields: ParsableArguments {
         if let recoveryEmail { record.recoveryMail = recoveryEmail.isEmpty ? nil : recoveryEmail }
         if let fullName { record.fullName = fullName.isEmpty ? nil : fullName }
         if let role { record.role = Role(rawValue: role)! }
+        if noMailbox { record.hasNoMailbox = true }
+        if mailbox { record.hasNoMailbox = false }
+        if let lang { record.language = lang.isEmpty ? nil : MailLanguage(rawValue: lang) }
         if let manager {
             if manager.isEmpty {
                 record.manager = nil

@@ -9,6 +9,10 @@ struct UserView: Codable {
     var recoveryEmail: String?
     var role: String
     var manager: String?
+    var noMailbox: Bool
+    var lang: String?
+    /// Where mail for this user goes (masked), if anywhere.
+    var mailRecipient: String?
     var hasPassword: Bool
     /// Can this account log in now?
     var usable: Bool
@@ -37,6 +41,9 @@ struct UserView: Codable {
         recoveryEmail = r.recoveryMail
         role = r.role.rawValue
         manager = r.manager
+        noMailbox = r.hasNoMailbox
+        lang = r.language?.rawValue
+        mailRecipient = r.mailRecipient.map(MailAddress.masked)
         hasPassword = r.hasPassword
         usable = state.usable
         locked = state.lockReason == .administrator || state.lockReason == .failures || state.lockReason == .temporaryPasswordExpired
@@ -85,8 +92,10 @@ struct UserView: Codable {
     var details: String {
         var lines: [(String, String)] = [("login", login)]
         if let fullName { lines.append(("full name", fullName)) }
-        if let email { lines.append(("email", email)) }
+        if let email { lines.append(("email", email + (noMailbox ? " (no mailbox)" : ""))) }
         if let recoveryEmail { lines.append(("recovery email", recoveryEmail)) }
+        lines.append(("mail goes to", mailRecipient ?? "nowhere (no usable address)"))
+        if let lang { lines.append(("language", lang)) }
         lines.append(("role", role))
         if let manager { lines.append(("manager", manager)) }
         lines.append(("usable", usability))

@@ -33,3 +33,14 @@ int cpwdir_ofd_lock(int fd, int exclusive, int wait);
 int cpwdir_ofd_unlock(int fd);
 
 #endif
+
+/// Runs argv[0] (an absolute path) with `envp`, no shell: `input` on its stdin, stdout and
+/// stderr captured (truncated to their capacities), every other descriptor closed in the child,
+/// signal mask emptied and dispositions reset there; nothing of the caller's signal state is
+/// touched. Kills the child after `timeout_ms`. On return *status is the wait status, or -1
+/// when it could not be had (the caller ignores SIGCHLD: the child was reaped by the kernel),
+/// and *timed_out says whether it was killed. Returns 0, or -1 with errno when it could not
+/// be started.
+int cpwdir_spawn(char *const argv[], char *const envp[], const void *input, size_t input_len,
+                 int timeout_ms, char *out, size_t out_cap, size_t *out_len,
+                 char *err, size_t err_cap, size_t *err_len, int *status, int *timed_out);
