@@ -164,6 +164,10 @@ final class PamHost: ModuleHost {
 
     var callerIsRoot: Bool { getuid() == 0 }
 
+    var service: String {
+        cpwdir_pam_get_string_item(pamh, PAM_SERVICE).map { String(cString: $0) } ?? "unknown"
+    }
+
     func log(_ priority: LogPriority, _ message: String) {
         let p: Int32
         switch priority {

@@ -16,13 +16,17 @@ public struct FailureTally: Equatable, Sendable {
     public var failures: [Int64] = []
     /// When the failures locked the account, if they did.
     public var lockedTime: Int64?
+    /// An outstanding self-service recovery code, if any (kept here: it changes as rarely and
+    /// under the same rules as the failure count).
+    public var recovery: RecoveryCode?
 
-    public init(failures: [Int64] = [], lockedTime: Int64? = nil) {
+    public init(failures: [Int64] = [], lockedTime: Int64? = nil, recovery: RecoveryCode? = nil) {
         self.failures = failures
         self.lockedTime = lockedTime
+        self.recovery = recovery
     }
 
-    public var isEmpty: Bool { failures.isEmpty && lockedTime == nil }
+    public var isEmpty: Bool { failures.isEmpty && lockedTime == nil && recovery == nil }
 
     static let header = "pwdir-tally 1"
 
@@ -30,6 +34,7 @@ public struct FailureTally: Equatable, Sendable {
         var s = Self.header + "\n"
         for t in failures { s += "failure=\(t)\n" }
         if let lockedTime { s += "locked=\(lockedTime)\n" }
+        if let r = recovery { s += "code=\(r.hash)\ncodeSent=\(r.sent)\ncodeExpires=\(r.expires)\ncodeTries=\(r.tries)\n" }
         return Array(s.utf8)
     }
 
@@ -38,6 +43,7 @@ public struct FailureTally: Equatable, Sendable {
             throw .directoryCorrupt(path: path, line: 1, reason: "not valid UTF-8")
         }
         var tally = FailureTally()
+        var code: String?, sent: Int64?, expires: Int64?, tries: Int?
         var lineNumber = 0
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         for line in lines.dropLast() {  // the last element follows the final newline
@@ -49,7 +55,16 @@ public struct FailureTally: Equatable, Sendable {
             }
             if line.hasPrefix("failure="), let t = Int64(line.dropFirst(8)) { tally.failures.append(t) }
             else if line.hasPrefix("locked="), let t = Int64(line.dropFirst(7)) { tally.lockedTime = t }
+            else if line.hasPrefix("code="), Yescrypt.isWellFormed(String(line.dropFirst(5))) { code = String(line.dropFirst(5)) }
+            else if line.hasPrefix("codeSent="), let t = Int64(line.dropFirst(9)) { sent = t }
+            else if line.hasPrefix("codeExpires="), let t = Int64(line.dropFirst(12)) { expires = t }
+            else if line.hasPrefix("codeTries="), let n = Int(line.dropFirst(10)) { tries = n }
             else { throw bad("unreadable line") }
+        }
+        if let code, let sent, let expires, let tries {
+            tally.recovery = RecoveryCode(hash: code, sent: sent, expires: expires, tries: tries)
+        } else if code != nil || sent != nil || expires != nil || tries != nil {
+            throw .directoryCorrupt(path: path, line: lineNumber, reason: "incomplete recovery code; 'pwdir unlock' resets it")
         }
         guard lineNumber >= 1, lines.last == "" else {
             throw .directoryCorrupt(path: path, line: max(lineNumber, 1), reason: "truncated tally; 'pwdir unlock' resets it")
@@ -97,7 +112,7 @@ public struct Lockout: Sendable {
     /// added (they do not extend the lock), a lifted lock starts a fresh count.
     public func recordingFailure(_ tally: FailureTally, now: Int64) -> FailureTally {
         if isLocked(tally, now: now) { return tally }
-        var t = tally.lockedTime != nil ? FailureTally() : tally
+        var t = tally.lockedTime != nil ? FailureTally(recovery: tally.recovery) : tally
         if failInterval > 0 { t.failures.removeAll { $0 <= now - failInterval } }
         t.failures.append(now)
         let keep = max(deny, 16)

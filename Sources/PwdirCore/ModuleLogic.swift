@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What the PAM module does, written against `ModuleHost` (the conversation, the PAM items,
 /// syslog) so it can be driven by libpam or by a scripted fake. No PAM import here: the adapter
 /// maps `ModuleResult` to PAM codes in one place.
@@ -16,6 +20,8 @@ public protocol ModuleHost: AnyObject {
     var authenticatedUser: String? { get set }
     /// True when the real uid of the calling process is 0.
     var callerIsRoot: Bool { get }
+    /// PAM_SERVICE (sshd, login, …), for the audit trail.
+    var service: String { get }
     func log(_ priority: LogPriority, _ message: String)
 }
 
@@ -49,6 +55,8 @@ public struct ModuleOptions: Equatable, Sendable {
     public var tryFirstPass = false
     public var useAuthtok = false
     public var silent = false
+    /// The `pwdir` binary the module runs for mail (recovery codes and notices).
+    public var helper = "/usr/local/sbin/pwdir"
     /// Arguments not understood; the adapter logs them and goes on.
     public var unknown: [String] = []
 
@@ -67,6 +75,7 @@ public struct ModuleOptions: Equatable, Sendable {
             default:
                 if a.hasPrefix("db="), a.count > 3 { o.db = String(a.dropFirst(3)) }
                 else if a.hasPrefix("config="), a.count > 7 { o.config = String(a.dropFirst(7)) }
+                else if a.hasPrefix("pwdir="), a.count > 6 { o.helper = String(a.dropFirst(6)) }
                 else { o.unknown.append(a) }
             }
         }
@@ -113,8 +122,11 @@ public struct ModuleLogic {
                 if record != nil { tally = try tallies.read(user) }
             } catch { return unavailable(error) }
         }
-        guard let password = obtainPassword() else {
+        guard let (password, asked) = obtainPassword() else {
             return options.useFirstPass ? .authError : .conversationError
+        }
+        if asked && password.isEmpty && settings.recovery {
+            return recover(user: user, record: record, settings: settings, tallies: tallies)
         }
         // One yescrypt hash whatever the case: an unknown user, a user without a password and
         // a locked user cost the same as a wrong password, so timing tells nothing.
@@ -127,26 +139,31 @@ public struct ModuleLogic {
         guard let record else {
             host.log(.notice, "authentication failure; unknown user \(printable(user))")
             recordDecoy(tallies)
+            audit(settings, "login", target: printable(user), result: "failed", detail: "unknown user")
             return .userUnknown
         }
         let state = AccountState(record: record, tally: tally, settings: settings, now: now)
         if let locked = tally.lockedTime, state.lockReason != .failures {
             host.log(.notice, "lock of \(user) after failed logins (since \(GeneralizedTime.readable(locked))) lifted by unlock_time")
+            audit(settings, "unlock", target: user, result: "ok", detail: "unlock_time passed")
         }
         switch state.lockReason {
         case .administrator:
             recordDecoy(tallies)
             host.log(.notice, "authentication refused for \(user): account locked by an administrator")
+            audit(settings, "login", target: user, result: "refused", detail: "locked by an administrator")
             if !options.silent { host.tell(Self.lockedMessage, isError: true) }
             return .permissionDenied
         case .failures:
             recordDecoy(tallies)
             host.log(.notice, "authentication refused for \(user): account locked after failed logins")
+            audit(settings, "login", target: user, result: "refused", detail: "locked after failed logins")
             if !options.silent { host.tell(Self.lockedMessage(until: state.lockedUntil), isError: true) }
             return .maxTries
         case .noPassword:
             host.log(.notice, "authentication failure for \(user): no password set")
             recordFailure(user, tallies: tallies, settings: settings)
+            audit(settings, "login", target: user, result: "failed", detail: "no password set")
             return .authError
         case .temporaryPasswordExpired, nil:
             break
@@ -154,6 +171,7 @@ public struct ModuleLogic {
         guard matches else {
             host.log(.notice, "authentication failure for \(user)")
             recordFailure(user, tallies: tallies, settings: settings)
+            audit(settings, "login", target: user, result: "failed", detail: "wrong password")
             return .authError
         }
         if state.lockReason == .temporaryPasswordExpired {
@@ -182,6 +200,7 @@ public struct ModuleLogic {
             if after.lockedTime == now {
                 let until = lockout.lockedUntil(after).map { " until \(GeneralizedTime.readable($0))" } ?? " until an administrator unlocks it"
                 host.log(.warning, "account \(user) locked after \(after.failures.count) failed logins\(until)")
+                audit(settings, "lock", target: user, result: "ok", detail: "\(after.failures.count) failed logins\(until)")
             }
         } catch {
             host.log(.err, "cannot count the failed login of \(user): \(error.message)")
@@ -190,15 +209,107 @@ public struct ModuleLogic {
 
     /// The password for authenticate: PAM_AUTHTOK with use_first_pass / try_first_pass, else
     /// asked. An asked password is stored as PAM_AUTHTOK for the modules stacked below.
-    private func obtainPassword() -> SecretBytes? {
-        if options.useFirstPass || options.tryFirstPass, let token = host.authToken { return token }
+    private func obtainPassword() -> (SecretBytes, asked: Bool)? {
+        if options.useFirstPass || options.tryFirstPass, let token = host.authToken { return (token, false) }
         if options.useFirstPass {
             host.log(.err, "use_first_pass given but no password was entered by a module above")
             return nil
         }
         guard let answer = host.askSecret("Password: ") else { return nil }
         host.authToken = answer
-        return answer
+        return (answer, true)
+    }
+
+    public static let recoveryMessage = "If this account has a recovery address, a code has been sent to it. Type the code, or press Enter to give up."
+    public static let badCodeMessage = "The recovery code is wrong, used up or expired; your password was not changed."
+
+    /// Self-service recovery, started by an empty answer at `Password: ` (recovery = yes).
+    /// Every login sees the same words and costs the same: the helper is started for all (it
+    /// decides, detached, whether a code goes out), one yescrypt hash checks the code, and a
+    /// refusal writes one tally and one audit line.
+    private func recover(user: String, record: UserRecord?, settings: Settings, tallies: TallyStore) -> ModuleResult {
+        host.tell(Self.recoveryMessage, isError: false)
+        runHelper("recovery-request", user)
+        guard let typed = host.askSecret("Recovery code: ") else { return .conversationError }
+        let code = RecoveryCode.normalize(typed)
+        let dummy = (try? Yescrypt.makeSetting(cost: settings.yescryptCost)) ?? ""
+        // Read now: the code was written while the user read their mail.
+        let tally = record != nil ? ((try? tallies.read(user)) ?? FailureTally()) : FailureTally()
+        let usable = tally.recovery.flatMap { $0.isUsable(now: now) ? $0.hash : nil }
+        let matches = !code.isEmpty && Yescrypt.verify(code, against: usable, dummySetting: dummy)
+        let lockReason = record.map { AccountState(record: $0, tally: tally, settings: settings, now: now).lockReason }
+        guard let record, matches, lockReason != .administrator, lockReason != .failures else {
+            if let record {
+                let lockout = Lockout(settings: settings)
+                do {
+                    try tallies.update(user) { t in
+                        t = lockout.recordingFailure(t, now: now)
+                        if var r = t.recovery {
+                            r.tries += 1
+                            t.recovery = r.tries >= RecoveryCode.maxTries ? nil : r
+                        }
+                    }
+                } catch { host.log(.err, "cannot count the failed recovery of \(user): \(error.message)") }
+            } else {
+                recordDecoy(tallies)
+            }
+            host.log(.notice, "recovery code rejected for \(printable(user))")
+            audit(settings, "recovery code", target: printable(user), result: "refused", detail: code.isEmpty ? "no code typed" : "wrong, used up or expired code")
+            host.tell(Self.badCodeMessage, isError: true)
+            return .authError
+        }
+        guard let first = host.askSecret("New password: "), let second = host.askSecret("Retype new password: ") else { return .conversationError }
+        guard first.constantTimeEquals(second) else {
+            host.tell("Sorry, the passwords do not match; your password was not changed. The code can be used again.", isError: true)
+            return .authError
+        }
+        do {
+            try PasswordPolicy(settings: settings).check(first, user: user, old: nil, record: record, settings: settings)
+        } catch {
+            host.tell("Password refused: \(error.reasonForUser). The code can be used again.", isError: true)
+            return .authError
+        }
+        do {
+            let hash = try Yescrypt.hashNew(first, cost: settings.yescryptCost)
+            let directory = DirectoryFile(path: options.db)
+            try directory.update { (records) throws(PwdirError) in
+                guard let i = records.firstIndex(where: { $0.login == user }) else { throw .userNotFound(user) }
+                records[i].setPassword(hash: hash, now: now, mustChange: false, remember: settings.remember)
+            }
+            // The code is spent and the failures forgotten.
+            try tallies.update(user) { $0 = FailureTally() }
+        } catch {
+            host.log(.err, "cannot store the recovered password of \(user): \(error.message)")
+            host.tell("Your password could not be changed (\(error.reasonForUser)). Try again later.", isError: true)
+            return .authError
+        }
+        host.log(.notice, "password of \(user) changed with a recovery code")
+        audit(settings, "recovery code", target: user, result: "ok", detail: "used: password changed")
+        runHelper("recovery-notice", user)
+        host.authToken = first
+        host.authenticatedUser = user
+        return .success
+    }
+
+    /// Starts `pwdir SUBCOMMAND --background` (which detaches and returns at once) with the
+    /// login on stdin: no shell, clean environment, bounded time, the host's signals and
+    /// descriptors untouched. The binary must be root's and writable by nobody else.
+    private func runHelper(_ subcommand: String, _ user: String) {
+        var st = stat()
+        guard options.helper.hasPrefix("/"), lstat(options.helper, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG,
+              st.st_uid == 0, st.st_mode & 0o022 == 0, st.st_mode & 0o100 != 0 else {
+            host.log(.err, "cannot run \(options.helper) for \(subcommand): it must be an executable owned by root that only root can write (module argument pwdir=)")
+            return
+        }
+        let argv = [options.helper, subcommand, "--background", "--db", options.db, "--config", options.config]
+        do {
+            let r = try Subprocess.run(argv, input: Array((user + "\n").utf8), timeoutMilliseconds: 5000)
+            if r.timedOut || (r.exitCode ?? 0) != 0 {
+                host.log(.err, "\(options.helper) \(subcommand) failed: \(r.timedOut ? "timed out" : r.diagnostic)")
+            }
+        } catch {
+            host.log(.err, "cannot run \(options.helper): \(error.message)")
+        }
     }
 
     // MARK: acct_mgmt
@@ -340,6 +451,8 @@ public struct ModuleLogic {
         }
         host.authToken = new
         host.log(.notice, "password changed for \(user)")
+        let forced = record.mustChangePassword || AccountState(record: record, tally: FailureTally(), settings: settings, now: now).passwordExpired
+        audit(settings, "password change", target: user, result: "ok", detail: forced ? "forced change done" : "changed by the user")
         return .success
     }
 
@@ -363,6 +476,16 @@ public struct ModuleLogic {
     }
 
     // MARK: Shared
+
+    /// One event in the audit trail (and nothing else: syslog lines are written where they happen).
+    func audit(_ settings: Settings, _ action: String, target: String?, result: String, detail: String? = nil) {
+        let log = AuditLog(settings: settings, directory: DirectoryFile(path: options.db))
+        do {
+            try log.append(AuditEvent(time: now, actor: "pam:\(host.service)", action: action, target: target, result: result, detail: detail))
+        } catch {
+            host.log(.err, "cannot write the audit trail: \(error.message)")
+        }
+    }
 
     private func loadSettings() -> Settings? {
         do {

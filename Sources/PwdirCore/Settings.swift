@@ -37,6 +37,12 @@ public struct Settings: Equatable, Sendable {
     public var lang = MailLanguage.en
     /// Seconds the mail command may take.
     public var mailTimeout = 30
+    /// The audit trail (JSON lines); nil: `audit.log` beside the directory.
+    public var auditLog: String?
+    /// Self-service recovery at the module's password prompt.
+    public var recovery = false
+    /// Seconds between two recovery codes for one user.
+    public var recoveryInterval: Int64 = 300
 
     /// libpwquality options from pwdir.conf, "key=value" as pwquality.conf writes them
     /// (minlen is added from `minlen`).
@@ -53,7 +59,7 @@ public struct Settings: Equatable, Sendable {
     /// Keys accepted in pwdir.conf.
     public static let knownKeys: Set<String> = Set([
         "deny", "unlock_time", "fail_interval", "yescrypt_cost", "minlen", "remember",
-        "recovery_ttl", "sendmail", "mail_from", "generate_bits", "maxage", "warnage", "temp_ttl", "templates_dir", "lang", "mail_timeout",
+        "recovery_ttl", "sendmail", "mail_from", "generate_bits", "maxage", "warnage", "temp_ttl", "templates_dir", "lang", "mail_timeout", "audit_log", "recovery", "recovery_interval",
     ]).union(qualityKeys)
 
     /// Parses settings text. Malformed lines and bad values are errors naming the line; unknown
@@ -96,6 +102,16 @@ public struct Settings: Equatable, Sendable {
             case "warnage": s.warnage = Int(try int(0...36500))
             case "temp_ttl": s.tempTTL = try int(0...(365 * 86400))
             case "mail_timeout": s.mailTimeout = Int(try int(1...600))
+            case "recovery_interval": s.recoveryInterval = try int(0...86400)
+            case "recovery":
+                switch value.lowercased() {
+                case "yes", "true", "1": s.recovery = true
+                case "no", "false", "0": s.recovery = false
+                default: throw fail("recovery must be yes or no, not '\(PwdirError.printable(value))'")
+                }
+            case "audit_log":
+                guard value.hasPrefix("/") else { throw fail("audit_log must be an absolute path") }
+                s.auditLog = value
             case "templates_dir":
                 guard value.hasPrefix("/") else { throw fail("templates_dir must be an absolute path") }
                 s.templatesDir = value

@@ -21,18 +21,22 @@ struct Import: ParsableCommand {
 
     func run() throws {
         let settings = try paths.settings()
+        let auth = try paths.authority()
+        try auth.require(.importFile)
         let rows = try Self.parse(file: file)
         let now = systemNow()
         var added: [String] = [], modified: [String] = []
-        try paths.directory.update { (records) throws(PwdirError) in
-            (added, modified) = try Self.apply(rows, to: &records, update: update, file: file, now: now)
+        try auth.perform(.importFile, target: nil, detail: file) {
+            try paths.directory.update { (records) throws(PwdirError) in
+                (added, modified) = try Self.apply(rows, to: &records, update: update, file: file, now: now)
+            }
         }
-        SystemLog.notice("import of \(file) by \(Actor.name): \(added.count) added, \(modified.count) modified")
+        auth.audit.record(actor: auth.name, action: Action.importFile.rawValue, target: nil, result: "ok", detail: "\(file): \(added.count) added, \(modified.count) modified")
         var results: CredentialsBatch.Results?
         if sendCredentials && !added.isEmpty {
             let records = try paths.directory.load()
             let newUsers = Set(added)
-            results = try CredentialsBatch(paths: paths, settings: settings, mustChange: true).send(to: records.filter { newUsers.contains($0.login) })
+            results = try CredentialsBatch(paths: paths, settings: settings, mustChange: true, auth: auth, action: .sendCredentials).send(to: records.filter { newUsers.contains($0.login) })
         }
         if json {
             struct Report: Encodable { var added: [String]; var modified: [String]; var credentials: [CredentialsBatch.Outcome]? }

@@ -28,16 +28,19 @@ struct Passwd: ParsableCommand {
         let settings = try paths.settings()
         let directory = paths.directory
         // Fail before asking for anything if the user does not exist.
-        guard let record = try directory.lookup(name) else { throw PwdirError.userNotFound(name) }
+        let auth = try paths.authority()
+        let target = try directory.lookup(name)
+        try auth.require(.passwd, on: target, targetName: name)
+        guard let record = target else { throw PwdirError.userNotFound(name) }
         let now = systemNow()
-        let actor = Actor.name
 
         if expire {
             guard record.hasPassword else {
                 throw PwdirError.invalidValue(field: "--expire", reason: "\(name) has no password to expire; set one with 'pwdir passwd \(name) --generate'")
             }
-            try directory.update { (records) throws(PwdirError) in records[try records.index(of: name)].mustChangePassword = true }
-            SystemLog.notice("password of \(name) expired by \(actor): change required at the next login")
+            try auth.perform(.passwd, target: name, detail: "expired: change required at the next login") {
+                try directory.update { (records) throws(PwdirError) in records[try records.index(of: name)].mustChangePassword = true }
+            }
             print("\(name) must change their password at the next login")
             return
         }
@@ -45,7 +48,7 @@ struct Passwd: ParsableCommand {
         if send {
             // Mailed, then stored: a password is never active that nobody received.
             let recipient = try record.requireMailRecipient()
-            let results = try CredentialsBatch(paths: paths, settings: settings, mustChange: !noForceChange).send(to: [record])
+            let results = try CredentialsBatch(paths: paths, settings: settings, mustChange: !noForceChange, auth: auth, action: .passwd).send(to: [record])
             guard let outcome = results.outcomes.first, outcome.result == "sent" else {
                 throw CommandFailure(message: results.outcomes.first?.detail ?? "mail not sent", status: PwdirError.mail("").exitStatus)
             }
@@ -66,13 +69,14 @@ struct Passwd: ParsableCommand {
         }
         let hash = try Yescrypt.hashNew(password, cost: settings.yescryptCost)
         let mustChange = !noForceChange
-        try directory.update { (records) throws(PwdirError) in
-            let i = try records.index(of: name)
-            records[i].setPassword(hash: hash, now: now, mustChange: mustChange, temporary: mustChange, remember: settings.remember)
-            if weak { records[i][UserRecord.Key.policyOverride] = GeneralizedTime.format(now) }
-        }
         let how = generate ? "generated" : weak ? "typed, against the policy (--allow-weak)" : "typed"
-        SystemLog.notice("password of \(name) set by \(actor) (\(how)\(mustChange ? ", change required at the next login" : ""))")
+        try auth.perform(.passwd, target: name, detail: how + (mustChange ? ", change required at the next login" : "")) {
+            try directory.update { (records) throws(PwdirError) in
+                let i = try records.index(of: name)
+                records[i].setPassword(hash: hash, now: now, mustChange: mustChange, temporary: mustChange, remember: settings.remember)
+                if weak { records[i][UserRecord.Key.policyOverride] = GeneralizedTime.format(now) }
+            }
+        }
         let change = mustChange ? "must be changed at the next login" : "no change required"
         // One write, so the password cannot be reordered against buffered text.
         var out = Data("password of \(name) set (\(change))".utf8)

@@ -8,7 +8,7 @@ struct Pwdir: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pwdir",
         abstract: "Manage the pwdir password directory used by pam_pwdir.so.",
-        subcommands: [Init.self, UserCommand.self, Passwd.self, Lock.self, Unlock.self, SendCredentials.self, Import.self]
+        subcommands: [Init.self, UserCommand.self, Passwd.self, Lock.self, Unlock.self, SendCredentials.self, Import.self, Recover.self, Log.self, RecoveryRequest.self, RecoveryNotice.self]
     )
 
     /// Runs the command; every failure is one `pwdir: …` line on stderr and a non-zero status.
@@ -94,7 +94,9 @@ struct Init: ParsableCommand {
     @OptionGroup var paths: Paths
 
     func run() throws {
-        try paths.directory.create()
+        let auth = try paths.authority([])
+        try auth.require(.initialize)
+        try auth.perform(.initialize, target: nil, detail: paths.dbPath) { try paths.directory.create() }
         print("created an empty directory at \(paths.dbPath)")
     }
 }
@@ -108,15 +110,19 @@ struct Lock: ParsableCommand {
 
     func run() throws {
         _ = try paths.settings()
-        let actor = Actor.name
+        let records = try paths.directory.load()
+        let auth = try paths.authority(records)
+        try auth.require(.lock, on: records.first { $0.login == name }, targetName: name)
+        let actor = auth.name
         let now = systemNow()
-        try paths.directory.update { (records) throws(PwdirError) in
-            let i = try records.index(of: name)
-            records[i][UserRecord.Key.lockedTime] = UserRecord.adminLockValue
-            records[i][UserRecord.Key.lockedBy] = actor
-            records[i][UserRecord.Key.lockedSince] = GeneralizedTime.format(now)
+        try auth.perform(.lock, target: name, detail: "locked by hand") {
+            try paths.directory.update { (records) throws(PwdirError) in
+                let i = try records.index(of: name)
+                records[i][UserRecord.Key.lockedTime] = UserRecord.adminLockValue
+                records[i][UserRecord.Key.lockedBy] = actor
+                records[i][UserRecord.Key.lockedSince] = GeneralizedTime.format(now)
+            }
         }
-        SystemLog.notice("account \(name) locked by \(actor)")
         print("locked \(name); 'pwdir unlock \(name)' reactivates it")
     }
 }
@@ -131,6 +137,9 @@ struct Unlock: ParsableCommand {
     func run() throws {
         let settings = try paths.settings()
         let directory = paths.directory
+        let records = try directory.load()
+        let auth = try paths.authority(records)
+        try auth.require(.unlock, on: records.first { $0.login == name }, targetName: name)
         let tallies = TallyStore(directory: directory)
         let now = systemNow()
         var reasons: [String] = []
@@ -150,7 +159,7 @@ struct Unlock: ParsableCommand {
         }
         try tallies.reset(name)
         let why = reasons.isEmpty ? "was not locked" : reasons.joined(separator: ", ")
-        SystemLog.notice("account \(name) unlocked by \(Actor.name) (\(why))")
+        auth.audit.record(actor: auth.name, action: Action.unlock.rawValue, target: name, result: "ok", detail: why)
         print("unlocked \(name) (\(why))")
     }
 }

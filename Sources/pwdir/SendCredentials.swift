@@ -30,6 +30,8 @@ struct SendCredentials: ParsableCommand {
     func run() throws {
         let settings = try paths.settings()
         let records = try paths.directory.load()
+        let auth = try paths.authority(records)
+        try auth.require(.sendCredentials)
         var selected: [UserRecord]
         if all { selected = records }
         else if let role { selected = records.filter { $0.role.rawValue == role } }
@@ -38,10 +40,12 @@ struct SendCredentials: ParsableCommand {
             selected = []
             for n in names {
                 guard let r = records.first(where: { $0.login == n }) else { throw PwdirError.userNotFound(n) }
+                try auth.require(.sendCredentials, on: r)
                 if !selected.contains(where: { $0.login == n }) { selected.append(r) }
             }
         }
-        let results = try CredentialsBatch(paths: paths, settings: settings, mustChange: !noForceChange).send(to: selected)
+        selected = auth.visible(selected, for: .sendCredentials)  // a manager's --all is their team
+        let results = try CredentialsBatch(paths: paths, settings: settings, mustChange: !noForceChange, auth: auth, action: .sendCredentials).send(to: selected)
         try results.report(json: json)
         if !results.allSent { throw ExitCode(1) }
     }
@@ -53,6 +57,8 @@ struct CredentialsBatch {
     let paths: Paths
     let settings: Settings
     let mustChange: Bool
+    let auth: Authority
+    let action: Action
 
     struct Outcome: Codable {
         var login: String
@@ -107,7 +113,7 @@ struct CredentialsBatch {
                 outcomes.append(Outcome(login: user.login, result: "failed", recipient: MailAddress.masked(recipient), detail: (error as? PwdirError)?.message ?? "\(error)"))
             }
         }
-        guard !hashes.isEmpty else { return Results(outcomes: outcomes) }
+        guard !hashes.isEmpty else { return audited(outcomes) }
         let remember = settings.remember
         let mustChange = self.mustChange
         do {
@@ -124,15 +130,22 @@ struct CredentialsBatch {
                 outcomes[i].result = "failed"
                 outcomes[i].detail = "the mail went out but the user was removed meanwhile; nothing was stored"
             }
-            for login in stored.sorted() {
-                SystemLog.notice("credentials of \(login) regenerated and mailed by \(Actor.name)")
-            }
+
         } catch {
             let why = error.message
             for i in outcomes.indices where outcomes[i].result == "sent" {
                 outcomes[i].result = "failed"
                 outcomes[i].detail = "the mail went out but the new password could not be stored (\(why)); the old one still works, send again"
             }
+        }
+        return audited(outcomes)
+    }
+
+    /// Records each user's outcome in the audit trail.
+    private func audited(_ outcomes: [Outcome]) -> Results {
+        for o in outcomes {
+            auth.audit.record(actor: auth.name, action: action.rawValue, target: o.login, result: o.result == "sent" ? "ok" : o.result,
+                              detail: o.result == "sent" ? "new password mailed to \(o.recipient ?? "?")" : o.detail)
         }
         return Results(outcomes: outcomes)
     }

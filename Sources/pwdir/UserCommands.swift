@@ -79,7 +79,10 @@ extension UserCommand {
 
         func run() throws {
             _ = try paths.settings()
+            let auth = try paths.authority()
+            try auth.require(.add, targetName: name)
             let now = systemNow()
+            try auth.perform(.add, target: name) {
             try paths.directory.update { (records) throws(PwdirError) in
                 if records.contains(where: { $0.login == name }) { throw .userExists(name) }
                 var record = UserRecord(login: name)
@@ -87,6 +90,7 @@ extension UserCommand {
                 record[UserRecord.Key.created] = GeneralizedTime.format(now)
                 records.append(record)
                 records.sort { $0.login.utf8.lexicographicallyPrecedes($1.login.utf8) }
+            }
             }
             print("added \(name); set a password with 'pwdir passwd \(name) --generate'")
         }
@@ -105,11 +109,15 @@ extension UserCommand {
 
         func run() throws {
             _ = try paths.settings()
-            try paths.directory.update { (records) throws(PwdirError) in
-                let i = try records.index(of: name)
-                var record = records[i]
-                try fields.apply(to: &record, in: records)
-                records[i] = record
+            let auth = try paths.authority()
+            try auth.require(.modify, targetName: name)
+            try auth.perform(.modify, target: name) {
+                try paths.directory.update { (records) throws(PwdirError) in
+                    let i = try records.index(of: name)
+                    var record = records[i]
+                    try fields.apply(to: &record, in: records)
+                    records[i] = record
+                }
             }
             print("modified \(name)")
         }
@@ -124,6 +132,9 @@ extension UserCommand {
 
         func run() throws {
             _ = try paths.settings()
+            let auth = try paths.authority()
+            try auth.require(.remove, targetName: name)
+            try auth.perform(.remove, target: name) {
             try paths.directory.update { (records) throws(PwdirError) in
                 let i = try records.index(of: name)
                 let team = records.filter { $0.manager == name }.map(\.login)
@@ -133,7 +144,7 @@ extension UserCommand {
                 records.remove(at: i)
             }
             try TallyStore(directory: paths.directory).reset(name)
-            SystemLog.notice("user \(name) removed by \(Actor.name)")
+            }
             print("removed \(name)")
         }
     }
@@ -145,7 +156,9 @@ extension UserCommand {
         @Flag(help: "Only the accounts that cannot log in now (locked, expired temporary password).") var locked = false
 
         func run() throws {
-            var views = try UserView.all(paths)
+            let auth = try paths.authority()
+            try auth.require(.list)
+            var views = try UserView.all(paths) { auth.allows(.list, on: $0) }
             if locked { views = views.filter(\.locked) }
             try UserView.output(views, json: json)
         }
@@ -158,9 +171,11 @@ extension UserCommand {
         @Flag(help: "One JSON document on stdout.") var json = false
 
         func run() throws {
+            let auth = try paths.authority()
+            try auth.require(.find)
             let needle = query.lowercased()
             let found = try UserView.all(paths) { r in
-                [r.login, r.fullName, r.mail, r.recoveryMail].contains { $0?.lowercased().contains(needle) ?? false }
+                auth.allows(.find, on: r) && [r.login, r.fullName, r.mail, r.recoveryMail].contains { $0?.lowercased().contains(needle) ?? false }
             }
             try UserView.output(found, json: json)
         }
@@ -175,6 +190,9 @@ extension UserCommand {
         func validate() throws { try LoginName.validate(name) }
 
         func run() throws {
+            let auth = try paths.authority()
+            let target = try paths.directory.lookup(name)
+            try auth.require(.show, on: target, targetName: name)
             let view = try UserView.all(paths) { $0.login == name }.first ?? { throw PwdirError.userNotFound(name) }()
             if json {
                 try printJSON(view)

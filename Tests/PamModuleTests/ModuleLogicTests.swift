@@ -12,6 +12,7 @@ final class FakeHost: ModuleHost {
     var oldAuthToken: SecretBytes?
     var authenticatedUser: String?
     var callerIsRoot = false
+    var service = "fake"
 
     init(_ script: [(String, String?)]) {
         self.script = script.map { (prompt: $0.0, answer: $0.1) }

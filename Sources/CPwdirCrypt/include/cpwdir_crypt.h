@@ -44,3 +44,8 @@ int cpwdir_ofd_unlock(int fd);
 int cpwdir_spawn(char *const argv[], char *const envp[], const void *input, size_t input_len,
                  int timeout_ms, char *out, size_t out_cap, size_t *out_len,
                  char *err, size_t err_cap, size_t *err_len, int *status, int *timed_out);
+
+/// posix_spawn of argv[0] in a new session (POSIX_SPAWN_SETSID), stdio on /dev/null, other
+/// descriptors closed, signal mask empty and dispositions default; not waited for. For a
+/// short-lived parent that hands work to a background child. Returns the pid or -1.
+int cpwdir_spawn_background(char *const argv[], char *const envp[]);
