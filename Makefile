@@ -24,8 +24,11 @@ test: build
 	$(SWIFT) build -c release --build-tests
 	$(SWIFT) test -c release --skip-build
 
+E2E := $(sort $(wildcard Tests/e2e/*.sh))
+
+# Every end-to-end script runs, even after a failure; the target fails if any did.
 e2e: build
-	PWDIR_BIN=$(CURDIR)/$(BUILD) bash Tests/e2e/run.sh
+	@status=0; for t in $(E2E); do echo "== $$t"; PWDIR_BIN=$(CURDIR)/$(BUILD) bash $$t || status=1; done; exit $$status
 
 check: test e2e
 
@@ -34,6 +37,7 @@ demo: build
 
 bench: build
 	$(BUILD)/pwdir-bench 31
+	@PWDIR_BIN=$(CURDIR)/$(BUILD) bash scripts/bench-import.sh
 
 install: build
 	install -d -m 0755 $(DESTDIR)$(PAMDIR) $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(CONFDIR)
