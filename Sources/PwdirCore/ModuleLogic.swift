@@ -315,16 +315,11 @@ public struct ModuleLogic {
     // MARK: acct_mgmt
 
     public func accountManagement(user: String) -> ModuleResult {
-        guard let settings = loadSettings() else { return .authInfoUnavailable }
-        guard LoginName.isValid(user) else { return .userUnknown }
-        let directory = DirectoryFile(path: options.db)
-        let record: UserRecord
-        let tally: FailureTally
-        do {
-            guard let r = try directory.lookup(user) else { return .userUnknown }
-            record = r
-            tally = try TallyStore(directory: directory).read(user)
-        } catch { return unavailable(error) }
+        let (settings, record, tally): (Settings, UserRecord, FailureTally)
+        switch loadAccount(user) {
+        case let .failure(refusal): return refusal.result
+        case let .success(account): (settings, record, tally) = (account.settings, account.record, account.tally)
+        }
         let state = AccountState(record: record, tally: tally, settings: settings, now: now)
         switch state.lockReason {
         case .administrator, .failures:
@@ -365,16 +360,11 @@ public struct ModuleLogic {
     /// user just authenticated through this handle for an expired password) knows the
     /// current password.
     public func prepareChange(user: String, changeExpired: Bool) -> ModuleResult {
-        guard let settings = loadSettings() else { return .authInfoUnavailable }
-        guard LoginName.isValid(user) else { return .userUnknown }
-        let directory = DirectoryFile(path: options.db)
-        let record: UserRecord
-        let tally: FailureTally
-        do {
-            guard let r = try directory.lookup(user) else { return .userUnknown }
-            record = r
-            tally = try TallyStore(directory: directory).read(user)
-        } catch { return unavailable(error) }
+        let (settings, record, tally): (Settings, UserRecord, FailureTally)
+        switch loadAccount(user) {
+        case let .failure(refusal): return refusal.result
+        case let .success(account): (settings, record, tally) = (account.settings, account.record, account.tally)
+        }
         if record.isAdminLocked {
             if !options.silent { host.tell(Self.lockedMessage, isError: true) }
             return .permissionDenied
@@ -398,14 +388,12 @@ public struct ModuleLogic {
     /// PAM_UPDATE_AUTHTOK: asks the new password twice (or takes it from a module above with
     /// use_authtok), applies the policy, stores the hash and clears must-change.
     public func updatePassword(user: String, changeExpired: Bool) -> ModuleResult {
-        guard let settings = loadSettings() else { return .authInfoUnavailable }
-        guard LoginName.isValid(user) else { return .userUnknown }
+        let (settings, record): (Settings, UserRecord)
+        switch loadAccount(user) {
+        case let .failure(refusal): return refusal.result
+        case let .success(account): (settings, record) = (account.settings, account.record)
+        }
         let directory = DirectoryFile(path: options.db)
-        let record: UserRecord
-        do {
-            guard let r = try directory.lookup(user) else { return .userUnknown }
-            record = r
-        } catch { return unavailable(error) }
         if record.isAdminLocked { return .permissionDenied }
         if needsCurrentPassword(user: user, changeExpired: changeExpired) {
             // As pam_unix does: the old password is checked again, not trusted from PRELIM.
@@ -476,6 +464,30 @@ public struct ModuleLogic {
     }
 
     // MARK: Shared
+
+    struct Account {
+        var settings: Settings
+        var record: UserRecord
+        var tally: FailureTally
+    }
+
+    struct Refusal: Error {
+        var result: ModuleResult
+    }
+
+    /// The settings, the user's record and tally — or the result to answer when they cannot be
+    /// had (settings or directory unusable, unknown or invalid login).
+    private func loadAccount(_ user: String) -> Result<Account, Refusal> {
+        guard let settings = loadSettings() else { return .failure(Refusal(result: .authInfoUnavailable)) }
+        guard LoginName.isValid(user) else { return .failure(Refusal(result: .userUnknown)) }
+        let directory = DirectoryFile(path: options.db)
+        do {
+            guard let record = try directory.lookup(user) else { return .failure(Refusal(result: .userUnknown)) }
+            return .success(Account(settings: settings, record: record, tally: try TallyStore(directory: directory).read(user)))
+        } catch {
+            return .failure(Refusal(result: unavailable(error)))
+        }
+    }
 
     /// One event in the audit trail (and nothing else: syslog lines are written where they happen).
     func audit(_ settings: Settings, _ action: String, target: String?, result: String, detail: String? = nil) {

@@ -75,7 +75,7 @@ struct RecoveryDesk {
                 return .sent(recipient: MailAddress.masked(recipient))
             } catch {
                 // A code nobody received is never left valid.
-                try? tallies.update(login) { $0.recovery = nil }
+                _ = try? tallies.update(login) { $0.recovery = nil }
                 throw error
             }
         } catch {
