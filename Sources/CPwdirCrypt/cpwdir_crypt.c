@@ -66,6 +66,7 @@ int cpwdir_ofd_unlock(int fd) {
 }
 
 #include <poll.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -81,11 +82,13 @@ static long cpwdir_ms_now(void) {
 int cpwdir_spawn(char *const argv[], char *const envp[], const void *input, size_t input_len,
                  int timeout_ms, char *out, size_t out_cap, size_t *out_len,
                  char *err, size_t err_cap, size_t *err_len, int *status, int *timed_out) {
+    // stdin is a socket, not a pipe: writing to a child that exited gives EPIPE with
+    // MSG_NOSIGNAL instead of a SIGPIPE that would kill the host (sshd, login).
     int in_pipe[2], out_pipe[2], err_pipe[2];
     *out_len = *err_len = 0;
     *status = -1;
     *timed_out = 0;
-    if (pipe2(in_pipe, O_CLOEXEC) != 0) return -1;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in_pipe) != 0) return -1;
     if (pipe2(out_pipe, O_CLOEXEC) != 0) { close(in_pipe[0]); close(in_pipe[1]); return -1; }
     if (pipe2(err_pipe, O_CLOEXEC) != 0) {
         close(in_pipe[0]); close(in_pipe[1]); close(out_pipe[0]); close(out_pipe[1]);
@@ -105,7 +108,9 @@ int cpwdir_spawn(char *const argv[], char *const envp[], const void *input, size
     sigfillset(&all);
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    // Its own process group, so a timeout kills whatever it started too.
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
     pid_t pid;
     int rc = posix_spawn(&pid, argv[0], &fa, &attr, argv, envp);
     posix_spawn_file_actions_destroy(&fa);
@@ -126,16 +131,16 @@ int cpwdir_spawn(char *const argv[], char *const envp[], const void *input, size
     char scratch[4096];
     while (out_fd >= 0 || err_fd >= 0) {
         long left = deadline - cpwdir_ms_now();
-        if (left <= 0) { *timed_out = 1; kill(pid, SIGKILL); break; }
+        if (left <= 0) { *timed_out = 1; kill(-pid, SIGKILL); kill(pid, SIGKILL); break; }
         struct pollfd p[3];
         int n = 0, iin = -1, iout = -1, ierr = -1;
         if (in_fd >= 0) { p[n].fd = in_fd; p[n].events = POLLOUT; iin = n++; }
         if (out_fd >= 0) { p[n].fd = out_fd; p[n].events = POLLIN; iout = n++; }
         if (err_fd >= 0) { p[n].fd = err_fd; p[n].events = POLLIN; ierr = n++; }
         int r = poll(p, n, (int)left);
-        if (r < 0) { if (errno == EINTR) continue; kill(pid, SIGKILL); break; }
+        if (r < 0) { if (errno == EINTR) continue; kill(-pid, SIGKILL); kill(pid, SIGKILL); break; }
         if (iin >= 0 && p[iin].revents) {
-            ssize_t w = write(in_fd, (const char *)input + written, input_len - written);
+            ssize_t w = send(in_fd, (const char *)input + written, input_len - written, MSG_NOSIGNAL | MSG_DONTWAIT);
             if (w > 0) written += (size_t)w;
             if (w < 0 && errno != EAGAIN && errno != EINTR) written = input_len;  // reader gone
             if (written >= input_len) { close(in_fd); in_fd = -1; }
@@ -162,10 +167,21 @@ int cpwdir_spawn(char *const argv[], char *const envp[], const void *input, size
     if (in_fd >= 0) close(in_fd);
     if (out_fd >= 0) close(out_fd);
     if (err_fd >= 0) close(err_fd);
+    // The child may have closed its output and still be running: the deadline holds here too.
     int ws;
-    pid_t w;
-    do { w = waitpid(pid, &ws, 0); } while (w < 0 && errno == EINTR);
-    if (w == pid) *status = ws;
+    for (;;) {
+        pid_t w = waitpid(pid, &ws, WNOHANG);
+        if (w == pid) { *status = ws; break; }
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) break;  // ECHILD: the host reaps its children itself; the status is lost
+        if (!*timed_out && cpwdir_ms_now() >= deadline) {
+            *timed_out = 1;
+            kill(-pid, SIGKILL);
+            kill(pid, SIGKILL);
+        }
+        struct timespec pause = { 0, 5 * 1000000L };
+        nanosleep(&pause, NULL);
+    }
     return 0;
 }
 

@@ -239,7 +239,7 @@ public struct ModuleLogic {
         let matches = !code.isEmpty && Yescrypt.verify(code, against: usable, dummySetting: dummy)
         let lockReason = record.map { AccountState(record: $0, tally: tally, settings: settings, now: now).lockReason }
         guard let record, matches, lockReason != .administrator, lockReason != .failures else {
-            if let record {
+            if record != nil {
                 let lockout = Lockout(settings: settings)
                 do {
                     try tallies.update(user) { t in

@@ -18,7 +18,7 @@ public struct Subprocess: Sendable {
         /// stderr (or stdout) as one printable line, for error messages.
         public var diagnostic: String {
             let text = String(decoding: stderr.isEmpty ? stdout : stderr, as: UTF8.self)
-            let line = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).map { $0.trimmingSpaces() }.filter { !$0.isEmpty }.joined(separator: "; ")
+            let line = text.split(whereSeparator: { $0.isNewline }).map { $0.trimmingSpaces() }.filter { !$0.isEmpty }.joined(separator: "; ")
             return PwdirError.printable(line, limit: 400)
         }
     }

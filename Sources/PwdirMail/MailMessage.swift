@@ -66,10 +66,11 @@ public struct MailMessage: Sendable {
         if text.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7F }) && !text.contains("=?") { return text }
         var words: [String] = []
         var chunk: [UInt8] = []
-        for ch in text {
-            let bytes = Array(String(ch).utf8)
-            // 45 bytes of UTF-8 give 60 base64 characters + 12 of framing = 72
-            if chunk.count + bytes.count > 45 {
+        for scalar in text.unicodeScalars {  // RFC 2047 allows splitting between scalars
+            let bytes = Array(String(scalar).utf8)
+            // 36 bytes of UTF-8 give 48 base64 characters + 12 of framing = 60, so even the
+            // first word fits a 76-character line after "Subject: ".
+            if chunk.count + bytes.count > 36 {
                 words.append("=?utf-8?B?\(Data(chunk).base64EncodedString())?=")
                 chunk = []
             }

@@ -75,11 +75,11 @@ public struct MailTemplates: Sendable {
 
             {{#must_change}}
             You will be asked to choose your own password when you first log in.
-            {{/must_change}}
             {{#expires}}
             This temporary password stops working on {{expires}} if it is not used.
             {{/expires}}
 
+            {{/must_change}}
             If you did not expect this message, tell your administrator.
             """,
             .fr: """
@@ -94,11 +94,11 @@ public struct MailTemplates: Sendable {
 
             {{#must_change}}
             Vous devrez choisir votre propre mot de passe à la première connexion.
-            {{/must_change}}
             {{#expires}}
             Ce mot de passe temporaire ne fonctionnera plus après le {{expires}} s'il n'est pas utilisé.
             {{/expires}}
 
+            {{/must_change}}
             Si vous n'attendiez pas ce message, prévenez votre administrateur.
             """,
         ],

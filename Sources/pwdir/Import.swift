@@ -23,12 +23,12 @@ struct Import: ParsableCommand {
         let settings = try paths.settings()
         let auth = try paths.authority()
         try auth.require(.importFile)
-        let rows = try Self.parse(file: file)
+        let (rows, shapeProblems) = try Self.parse(file: file)
         let now = systemNow()
         var added: [String] = [], modified: [String] = []
         try auth.perform(.importFile, target: nil, detail: file) {
             try paths.directory.update { (records) throws(PwdirError) in
-                (added, modified) = try Self.apply(rows, to: &records, update: update, file: file, now: now)
+                (added, modified) = try Self.apply(rows, to: &records, update: update, file: file, now: now, earlierProblems: shapeProblems)
             }
         }
         auth.audit.record(actor: auth.name, action: Action.importFile.rawValue, target: nil, result: "ok", detail: "\(file): \(added.count) added, \(modified.count) modified")
@@ -54,8 +54,12 @@ struct Import: ParsableCommand {
         var values: [String: String]
     }
 
-    /// Reads and splits the file; structural problems (encoding, header, field counts) fail here.
-    static func parse(file: String) throws -> [Row] {
+    /// A bad row: its line and what is wrong with it.
+    typealias Problem = (line: Int, text: String)
+
+    /// Reads and splits the file. Encoding and header problems fail here; rows with the wrong
+    /// number of fields are returned as problems, to be reported with every other bad row.
+    static func parse(file: String) throws -> (rows: [Row], problems: [Problem]) {
         guard let data = FileManager.default.contents(atPath: file) else {
             throw PwdirError.invalidValue(field: "CSV file", reason: "cannot read \(file)")
         }
@@ -79,27 +83,24 @@ struct Import: ParsableCommand {
         }
         var rows: [Row] = []
         var line = 1 + header.reduce(0) { $0 + $1.filter { $0 == "\n" }.count } + 1
-        var problems: [String] = []
+        var problems: [Problem] = []
         while let fields = reader.next() {
             let start = line
             line += 1 + fields.reduce(0) { $0 + $1.utf8.filter { $0 == 0x0A }.count }
             if fields.count == 1 && fields[0].isEmpty { continue }  // an empty line
             if fields.count != header.count {
-                problems.append("line \(start): \(fields.count) fields where the header has \(header.count)")
+                problems.append((start, "\(fields.count) fields where the header has \(header.count) (a quote not closed?)"))
                 continue
             }
             rows.append(Row(line: start, values: Dictionary(uniqueKeysWithValues: zip(header, fields))))
         }
-        if !problems.isEmpty {
-            throw CommandFailure(message: "\(file): \(problems.count) bad row\(problems.count == 1 ? "" : "s"), nothing was imported: " + problems.prefix(50).joined(separator: "; "), status: 2)
-        }
-        return rows
+        return (rows, problems)
     }
 
     /// Validates every row against the directory and applies them; throws with every problem
     /// found (nothing is applied then).
-    static func apply(_ rows: [Row], to records: inout [UserRecord], update: Bool, file: String, now: Int64) throws(PwdirError) -> (added: [String], modified: [String]) {
-        var problems: [String] = []
+    static func apply(_ rows: [Row], to records: inout [UserRecord], update: Bool, file: String, now: Int64, earlierProblems: [Problem] = []) throws(PwdirError) -> (added: [String], modified: [String]) {
+        var problems: [Problem] = earlierProblems
         var index: [String: Int] = [:]
         for (i, r) in records.enumerated() { index[r.login] = i }
         let fileLogins = Set(rows.compactMap { $0.values["login"] })
@@ -107,7 +108,7 @@ struct Import: ParsableCommand {
         var added: [String] = [], modified: [String] = []
         var edited = records
         for row in rows {
-            func bad(_ why: String) { problems.append("line \(row.line): \(why)") }
+            func bad(_ why: String) { problems.append((row.line, why)) }
             let v = row.values
             let login = v["login"] ?? ""
             do { try LoginName.validate(login) } catch { bad(error.message); continue }
@@ -166,7 +167,8 @@ struct Import: ParsableCommand {
             }
         }
         if !problems.isEmpty {
-            throw .invalidValue(field: "CSV file", reason: "\(file): \(problems.count) bad row\(problems.count == 1 ? "" : "s"), nothing was imported: " + problems.prefix(50).joined(separator: "; ") + (problems.count > 50 ? "; …" : ""))
+            let listed = problems.sorted { $0.line < $1.line }.prefix(50).map { "line \($0.line): \($0.text)" }
+            throw .invalidValue(field: "CSV file", reason: "\(file): \(problems.count) bad row\(problems.count == 1 ? "" : "s"), nothing was imported: " + listed.joined(separator: "; ") + (problems.count > 50 ? "; …" : ""))
         }
         edited.sort { $0.login.utf8.lexicographicallyPrecedes($1.login.utf8) }
         records = edited

@@ -35,7 +35,10 @@ struct SendCredentials: ParsableCommand {
         var selected: [UserRecord]
         if all { selected = records }
         else if let role { selected = records.filter { $0.role.rawValue == role } }
-        else if let manager { selected = records.filter { $0.manager == manager } }
+        else if let manager {
+            guard records.contains(where: { $0.login == manager }) else { throw PwdirError.userNotFound(manager) }
+            selected = records.filter { $0.manager == manager }
+        }
         else {
             selected = []
             for n in names {
