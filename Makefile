@@ -38,6 +38,7 @@ demo: build
 bench: build
 	$(BUILD)/pwdir-bench 31
 	@PWDIR_BIN=$(CURDIR)/$(BUILD) bash scripts/bench-import.sh
+	@PWDIR_BIN=$(CURDIR)/$(BUILD) bash scripts/bench-instructions.sh
 
 install: build
 	install -d -m 0755 $(DESTDIR)$(PAMDIR) $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(CONFDIR)

@@ -13,6 +13,7 @@ packages=(
   binutils          # nm, readelf: the exported-symbols test
   gcc               # the host-state and dlopen test programs
   libc6-dev
+  valgrind          # make bench: instruction counts
 )
 
 missing=()
