@@ -93,12 +93,16 @@ struct Authority {
 /// Records what the command does: syslog (authpriv, ident "pwdir") and the audit file.
 struct Auditor {
     let log: AuditLog
+    let directory: DirectoryFile
 
     func record(actor: String, action: String, target: String?, result: String, detail: String? = nil) {
         let event = AuditEvent(time: systemNow(), actor: actor, action: action, target: target, result: result, detail: detail)
         openlog("pwdir", LOG_PID, LOG_AUTHPRIV)
         withVaList([event.syslogLine]) { vsyslog(result == "ok" ? LOG_NOTICE : LOG_WARNING, "%s", $0) }
         closelog()
+        // Nothing happened to a directory that does not exist: syslog only, and no file is
+        // left behind.
+        guard directory.exists else { return }
         do { try log.append(event) } catch {
             FileHandle.standardError.write(Data("pwdir: warning: cannot write the audit trail: \(error.message)\n".utf8))
         }
@@ -108,7 +112,7 @@ struct Auditor {
 extension Paths {
     var auditor: Auditor {
         let settings = (try? Settings.load(path: configPath).0) ?? Settings()
-        return Auditor(log: AuditLog(settings: settings, directory: directory))
+        return Auditor(log: AuditLog(settings: settings, directory: directory), directory: directory)
     }
 
     /// The actor, resolved against the current directory.
