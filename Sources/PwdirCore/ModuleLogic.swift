@@ -222,6 +222,7 @@ public struct ModuleLogic {
 
     public static let recoveryMessage = "If this account has a recovery address, a code has been sent to it. Type the code, or press Enter to give up."
     public static let badCodeMessage = "The recovery code is wrong, used up or expired; your password was not changed."
+    public static let recoveryAbandonedMessage = "No code typed: your password was not changed."
 
     /// Self-service recovery, started by an empty answer at `Password: ` (recovery = yes).
     /// Every login sees the same words and costs the same: the helper is started for all (it
@@ -232,6 +233,11 @@ public struct ModuleLogic {
         runHelper("recovery-request", user)
         guard let typed = host.askSecret("Recovery code: ") else { return .conversationError }
         let code = RecoveryCode.normalize(typed)
+        if code.isEmpty {
+            // Giving up costs no try and counts no failure; the same for every login.
+            host.tell(Self.recoveryAbandonedMessage, isError: true)
+            return .authError
+        }
         let dummy = (try? Yescrypt.makeSetting(cost: settings.yescryptCost)) ?? ""
         // Read now: the code was written while the user read their mail.
         let tally = record != nil ? ((try? tallies.read(user)) ?? FailureTally()) : FailureTally()
@@ -244,9 +250,11 @@ public struct ModuleLogic {
                 do {
                     try tallies.update(user) { t in
                         t = lockout.recordingFailure(t, now: now)
+                        // A used-up code stays (isUsable refuses it): its send time keeps
+                        // the one-code-per-recovery_interval limit.
                         if var r = t.recovery {
                             r.tries += 1
-                            t.recovery = r.tries >= RecoveryCode.maxTries ? nil : r
+                            t.recovery = r
                         }
                     }
                 } catch { host.log(.err, "cannot count the failed recovery of \(user): \(error.message)") }
@@ -254,7 +262,7 @@ public struct ModuleLogic {
                 recordDecoy(tallies)
             }
             host.log(.notice, "recovery code rejected for \(printable(user))")
-            audit(settings, "recovery code", target: printable(user), result: "refused", detail: code.isEmpty ? "no code typed" : "wrong, used up or expired code")
+            audit(settings, "recovery code", target: printable(user), result: "refused", detail: "wrong, used up or expired code")
             host.tell(Self.badCodeMessage, isError: true)
             return .authError
         }

@@ -94,6 +94,9 @@ struct Init: ParsableCommand {
     @OptionGroup var paths: Paths
 
     func run() throws {
+        if let sudo = ProcessInfo.processInfo.environment["SUDO_USER"], !sudo.isEmpty, sudo != "root", geteuid() == 0 {
+            throw CommandFailure(message: "only root creates the directory: run 'pwdir init' as root, not through sudo", status: 77)
+        }
         let auth = try paths.authority([])
         try auth.require(.initialize)
         try auth.perform(.initialize, target: nil, detail: paths.dbPath) { try paths.directory.create() }

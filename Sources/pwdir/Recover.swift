@@ -57,15 +57,24 @@ struct RecoveryDesk {
             note(login, "refused", "account locked (\(state.lockReason!.rawValue)): only an administrator or manager unlocks it")
             return .locked(login: login)
         }
-        if let previous = tally.recovery, now - previous.sent < settings.recoveryInterval {
-            note(login, "refused", "a code was sent less than \(settings.recoveryInterval) s ago")
-            return .rateLimited(login: login, retryAfter: previous.sent + settings.recoveryInterval)
-        }
         do {
             let code = try RecoveryCode.generate()
             let hash = try Yescrypt.hashNew(RecoveryCode.normalize(code), cost: settings.yescryptCost)
             let expires = now + settings.recoveryTTL
-            try tallies.update(login) { $0.recovery = RecoveryCode(hash: hash, sent: now, expires: expires, tries: 0) }
+            // Checked and stored under the tallies' lock: parallel requests make one code.
+            var previousSent: Int64?
+            let interval = settings.recoveryInterval
+            try tallies.update(login) { t in
+                if let previous = t.recovery, now - previous.sent < interval {
+                    previousSent = previous.sent
+                    return
+                }
+                t.recovery = RecoveryCode(hash: hash, sent: now, expires: expires, tries: 0)
+            }
+            if let previousSent {
+                note(login, "refused", "a code was sent less than \(interval) s ago")
+                return .rateLimited(login: login, retryAfter: previousSent + interval)
+            }
             do {
                 let recipient = try Mailer(settings: settings).send(.recoveryCode, to: record, values: [
                     "code": code.withBytes { String(decoding: $0, as: UTF8.self) },
@@ -74,8 +83,9 @@ struct RecoveryDesk {
                 note(login, "ok", "sent to \(MailAddress.masked(recipient)), valid until \(GeneralizedTime.readable(expires))")
                 return .sent(recipient: MailAddress.masked(recipient))
             } catch {
-                // A code nobody received is never left valid.
-                _ = try? tallies.update(login) { $0.recovery = nil }
+                // A code nobody received is never left valid (unless another request
+                // replaced it meanwhile).
+                _ = try? tallies.update(login) { t in if t.recovery?.hash == hash { t.recovery = nil } }
                 throw error
             }
         } catch {

@@ -68,7 +68,8 @@ final class RecoveryTests: XCTestCase {
             let host = FakeHost([("Password: ", ""), ("Recovery code: ", "WRON-GCOD-E\(i)ZZ")])
             XCTAssertEqual(logic(f, host, now: t0 + Int64(i)).authenticate(user: "ana"), .authError)
         }
-        XCTAssertNil(try tally(f, "ana").recovery, "three tries use the code up")
+        let usedUp = try XCTUnwrap(try tally(f, "ana").recovery, "a used-up code keeps its send time (rate limit)")
+        XCTAssertFalse(usedUp.isUsable(now: t0 + 10), "three tries use the code up")
         XCTAssertEqual(try tally(f, "ana").failures.count, 3, "wrong codes count as failed logins")
         let late = FakeHost([("Password: ", ""), ("Recovery code: ", code)])
         XCTAssertEqual(logic(f, late, now: t0 + 10).authenticate(user: "ana"), .authError)
@@ -101,6 +102,18 @@ final class RecoveryTests: XCTestCase {
         XCTAssertEqual(told[0], told[1])
         XCTAssertEqual(told[1], told[2])
         XCTAssertEqual(told[0], [ModuleLogic.recoveryMessage, ModuleLogic.badCodeMessage])
+    }
+
+    func testAnEmptyCodeGivesUpWithoutATry() throws {
+        let f = try PamFixture(settings: "recovery = yes\n")
+        try f.addUser("ana", password: good)
+        _ = try storeCode(f, "ana", sent: t0)
+        let host = FakeHost([("Password: ", ""), ("Recovery code: ", "")])
+        XCTAssertEqual(logic(f, host, now: t0 + 1).authenticate(user: "ana"), .authError)
+        XCTAssertEqual(host.told.last?.0, ModuleLogic.recoveryAbandonedMessage)
+        let t = try tally(f, "ana")
+        XCTAssertEqual(t.recovery?.tries, 0)
+        XCTAssertTrue(t.failures.isEmpty)
     }
 
     func testWithoutRecoveryAnEmptyPasswordIsJustWrong() throws {
