@@ -85,8 +85,14 @@ public struct AuditLog: Sendable {
         defer { Sys.close(fd) }
         do { try AtomicFile.checkSafe(try Sys.fstat(fd, path), path: path) } catch { throw PwdirError(error) }
         // One write under an exclusive lock: lines from the module and the command never mix.
-        while cpwdir_ofd_lock(fd, 1, 1) != 0 {
-            if errno != EINTR { throw .system(SystemError("fcntl(F_OFD_SETLKW)", path)) }
+        // Bounded: a process stopped while holding it must not hang every login.
+        let deadline = Sys.monotonicNanoseconds() + 2_000_000_000
+        while cpwdir_ofd_lock(fd, 1, 0) != 0 {
+            let e = errno
+            if e == EINTR { continue }
+            guard e == EAGAIN || e == EACCES else { throw .system(SystemError("fcntl(F_OFD_SETLK)", path, e)) }
+            if Sys.monotonicNanoseconds() >= deadline { throw .busy(path: path) }
+            Sys.sleep(milliseconds: 5)
         }
         do {
             try Sys.writeAll(fd, path, Array((event.jsonLine + "\n").utf8))

@@ -123,9 +123,12 @@ public struct Lockout: Sendable {
 }
 
 /// The tallies of a directory: `users.tally/` beside `users`, created 0700 on first use.
+/// Each login has its own lock (`users.tally/.lock.LOGIN`; a login never starts with '.'), so a
+/// process stopped while holding one (a user can stop their own `su`) only holds up logins of
+/// that one account, and those fail closed rather than go uncounted.
 public struct TallyStore: Sendable {
     public let folder: String
-    public var lockTimeoutMilliseconds = 15_000
+    public var lockTimeoutMilliseconds = 10_000
 
     public init(directory: DirectoryFile) {
         folder = directory.path + ".tally"
@@ -143,37 +146,71 @@ public struct TallyStore: Sendable {
         return try FailureTally.decode(bytes, path: p)
     }
 
-    /// Read-change-write of one tally under the tallies' lock; an empty result removes the file.
+    /// Read and write access to one tally while its lock is held.
+    public struct Session {
+        let store: TallyStore
+        public let login: String
+
+        /// The tally as it is now (a corrupt one reads as empty and is replaced on write).
+        public func read() -> FailureTally { (try? store.read(login)) ?? FailureTally() }
+
+        /// Replaces the tally; an empty one removes the file.
+        public func write(_ tally: FailureTally) throws(PwdirError) {
+            let p = store.path(login)
+            if tally.isEmpty {
+                do {
+                    try Sys.unlinkIfExists(p)
+                    try Sys.fsyncFolder(of: p)
+                } catch { throw PwdirError(error) }
+            } else {
+                try AtomicFile.replace(p, with: tally.encode(), original: nil, backup: nil)
+            }
+        }
+    }
+
+    /// Runs `body` holding the lock of `login`'s tally (waiting at most lockTimeoutMilliseconds,
+    /// then `.busy`).
+    public func withLock<T>(_ login: String, _ body: (Session) throws(PwdirError) -> T) throws(PwdirError) -> T {
+        try ensureFolder()
+        return try AtomicFile.withLock(folder + "/.lock." + login, target: folder, timeoutMilliseconds: lockTimeoutMilliseconds) { () throws(PwdirError) -> T in
+            try body(Session(store: self, login: login))
+        }
+    }
+
+    /// Read-change-write of one tally under its lock; an empty result removes the file.
     @discardableResult
     public func update(_ login: String, _ change: (inout FailureTally) -> Void) throws(PwdirError) -> FailureTally {
-        try ensureFolder()
-        return try AtomicFile.withLock(folder + "/.lock", target: folder, timeoutMilliseconds: lockTimeoutMilliseconds) { () throws(PwdirError) -> FailureTally in
+        try withLock(login) { (session) throws(PwdirError) -> FailureTally in
             let existing = try? read(login)  // nil: corrupt, and replaced below
             var tally = existing ?? FailureTally()
             change(&tally)
             if let existing, existing == tally { return tally }
-            if tally.isEmpty {
-                do {
-                    try Sys.unlinkIfExists(path(login))
-                    try Sys.fsyncFolder(of: path(login))
-                } catch { throw PwdirError(error) }
-            } else {
-                try AtomicFile.replace(path(login), with: tally.encode(), original: nil, backup: nil)
-            }
+            try session.write(tally)
             return tally
         }
     }
 
-    /// The same write a counted failure makes, on a tally no login can own (`.decoy`): unknown
-    /// and locked users cost the same I/O as a wrong password, so timing tells nothing.
-    public func recordDecoy(now: Int64) throws(PwdirError) {
-        try update(".decoy") { t in
+    /// The name whose lock and tally stand in for logins that have none (unknown users):
+    /// no login can start with '.'.
+    public static let decoy = ".decoy"
+
+    /// The same write a counted failure makes, on the decoy tally: unknown and locked users
+    /// cost the same I/O as a wrong password, so timing tells nothing.
+    public func recordDecoy(now: Int64, in session: Session? = nil) throws(PwdirError) {
+        let change = { (t: inout FailureTally) in
             t.failures.append(now)
             if t.failures.count > 16 { t.failures.removeFirst(t.failures.count - 16) }
         }
+        if let session {
+            var t = session.read()
+            change(&t)
+            try session.write(t)
+        } else {
+            try update(Self.decoy, change)
+        }
     }
 
-    /// Removes the tally of `login` (a successful login, an unlock, a removed user).
+    /// Removes the tally of `login` (an unlock, a removed user).
     public func reset(_ login: String) throws(PwdirError) {
         guard (try? Sys.lstatIfExists(path(login))) ?? nil != nil else { return }
         try update(login) { $0 = FailureTally() }

@@ -114,93 +114,120 @@ public struct ModuleLogic {
         guard let settings = loadSettings() else { return .authInfoUnavailable }
         let directory = DirectoryFile(path: options.db)
         let tallies = TallyStore(directory: directory)
-        var record: UserRecord?
-        var tally = FailureTally()
-        if LoginName.isValid(user) {
-            do {
-                record = try directory.lookup(user)
-                if record != nil { tally = try tallies.read(user) }
-            } catch { return unavailable(error) }
-        }
+        // The password first: everything about the account is read afterwards, under its lock,
+        // so a reset, a lock or failures made while the user typed all count.
         guard let (password, asked) = obtainPassword() else {
             return options.useFirstPass ? .authError : .conversationError
         }
         if asked && password.isEmpty && settings.recovery {
-            return recover(user: user, record: record, settings: settings, tallies: tallies)
+            return recover(user: user, settings: settings, directory: directory, tallies: tallies)
         }
-        // One yescrypt hash whatever the case: an unknown user, a user without a password and
-        // a locked user cost the same as a wrong password, so timing tells nothing.
+        let first = check(user, password, settings: settings, directory: directory, tallies: tallies)
+        // try_first_pass: a token from above that fails is followed by our own prompt.
+        if first == .authError && options.tryFirstPass && !asked, let typed = host.askSecret("Password: ") {
+            host.authToken = typed
+            return check(user, typed, settings: settings, directory: directory, tallies: tallies)
+        }
+        return first
+    }
+
+    /// One password check, holding the lock of the user's tally (the decoy's for an unknown
+    /// user) from the lookup until the result is recorded. One yescrypt hash, one tally write
+    /// and one audit line whatever the case, so timing tells nothing; if the lock cannot be
+    /// had, nothing is checked (fail closed).
+    private func check(_ user: String, _ password: SecretBytes, settings: Settings, directory: DirectoryFile, tallies: TallyStore) -> ModuleResult {
+        var known = false
+        if LoginName.isValid(user) {
+            do { known = try directory.lookup(user) != nil } catch { return unavailable(error) }
+        }
         let dummy: String
         do { dummy = try Yescrypt.makeSetting(cost: settings.yescryptCost) } catch {
             host.log(.err, "cannot make a yescrypt setting: \(error.message)")
             return .serviceError
         }
-        let matches = Yescrypt.verify(password, against: record?.passwordHash, dummySetting: dummy)
-        guard let record else {
-            host.log(.notice, "authentication failure; unknown user \(printable(user))")
-            recordDecoy(tallies)
-            audit(settings, "login", target: printable(user), result: "failed", detail: "unknown user")
-            return .userUnknown
-        }
-        let state = AccountState(record: record, tally: tally, settings: settings, now: now)
-        if let locked = tally.lockedTime, state.lockReason != .failures {
-            host.log(.notice, "lock of \(user) after failed logins (since \(GeneralizedTime.readable(locked))) lifted by unlock_time")
-            audit(settings, "unlock", target: user, result: "ok", detail: "unlock_time passed")
-        }
-        switch state.lockReason {
-        case .administrator:
-            recordDecoy(tallies)
-            host.log(.notice, "authentication refused for \(user): account locked by an administrator")
-            audit(settings, "login", target: user, result: "refused", detail: "locked by an administrator")
-            if !options.silent { host.tell(Self.lockedMessage, isError: true) }
-            return .permissionDenied
-        case .failures:
-            recordDecoy(tallies)
-            host.log(.notice, "authentication refused for \(user): account locked after failed logins")
-            audit(settings, "login", target: user, result: "refused", detail: "locked after failed logins")
-            if !options.silent { host.tell(Self.lockedMessage(until: state.lockedUntil), isError: true) }
-            return .maxTries
-        case .noPassword:
-            host.log(.notice, "authentication failure for \(user): no password set")
-            recordFailure(user, tallies: tallies, settings: settings)
-            audit(settings, "login", target: user, result: "failed", detail: "no password set")
-            return .authError
-        case .temporaryPasswordExpired, nil:
-            break
-        }
-        guard matches else {
-            host.log(.notice, "authentication failure for \(user)")
-            recordFailure(user, tallies: tallies, settings: settings)
-            audit(settings, "login", target: user, result: "failed", detail: "wrong password")
-            return .authError
-        }
-        if state.lockReason == .temporaryPasswordExpired {
-            host.log(.notice, "authentication refused for \(user): temporary password expired unused")
-            host.tell(Self.temporaryExpiredMessage, isError: true)
-            return .authError
-        }
-        if !tally.isEmpty {
-            do { try tallies.reset(user) } catch { host.log(.err, "cannot reset the failure count of \(user): \(error.message)") }
-        }
-        host.authenticatedUser = user
-        if options.debug { host.log(.debug, "authenticated \(user)") }
-        return .success
-    }
-
-    /// The write a counted failure costs, for the refusals that count nothing.
-    private func recordDecoy(_ tallies: TallyStore) {
-        do { try tallies.recordDecoy(now: now) } catch { host.log(.err, "cannot write \(tallies.folder)/.decoy: \(error.message)") }
-    }
-
-    /// Counts one failed login; logs the lock when this failure makes one.
-    private func recordFailure(_ user: String, tallies: TallyStore, settings: Settings) {
-        let lockout = Lockout(settings: settings)
         do {
-            let after = try tallies.update(user) { $0 = lockout.recordingFailure($0, now: now) }
-            if after.lockedTime == now {
-                let until = lockout.lockedUntil(after).map { " until \(GeneralizedTime.readable($0))" } ?? " until an administrator unlocks it"
-                host.log(.warning, "account \(user) locked after \(after.failures.count) failed logins\(until)")
-                audit(settings, "lock", target: user, result: "ok", detail: "\(after.failures.count) failed logins\(until)")
+            return try tallies.withLock(known ? user : TallyStore.decoy) { (session) throws(PwdirError) -> ModuleResult in
+                let record = known ? try directory.lookup(user) : nil  // again, under the lock
+                let tally = record != nil ? session.read() : FailureTally()
+                let matches = Yescrypt.verify(password, against: record?.passwordHash, dummySetting: dummy)
+                guard let record else {
+                    // The name is not logged: it may be a password typed in the login field.
+                    host.log(.notice, "authentication failure; unknown user")
+                    try tallies.recordDecoy(now: now, in: session)
+                    audit(settings, "login", target: "(unknown)", result: "failed", detail: "unknown user")
+                    return .userUnknown
+                }
+                let state = AccountState(record: record, tally: tally, settings: settings, now: now)
+                if let locked = tally.lockedTime, state.lockReason != .failures {
+                    host.log(.notice, "lock of \(user) after failed logins (since \(GeneralizedTime.readable(locked))) lifted by unlock_time")
+                    audit(settings, "unlock", target: user, result: "ok", detail: "unlock_time passed")
+                }
+                switch state.lockReason {
+                case .administrator:
+                    try tallies.recordDecoy(now: now)
+                    host.log(.notice, "authentication refused for \(user): account locked by an administrator")
+                    audit(settings, "login", target: user, result: "refused", detail: "locked by an administrator")
+                    if !options.silent { host.tell(Self.lockedMessage, isError: true) }
+                    return .permissionDenied
+                case .failures:
+                    try tallies.recordDecoy(now: now)
+                    host.log(.notice, "authentication refused for \(user): account locked after failed logins")
+                    audit(settings, "login", target: user, result: "refused", detail: "locked after failed logins")
+                    if !options.silent { host.tell(Self.lockedMessage(until: state.lockedUntil), isError: true) }
+                    return .maxTries
+                case .noPassword:
+                    host.log(.notice, "authentication failure for \(user): no password set")
+                    try recordFailure(user, tally: tally, session: session, settings: settings)
+                    audit(settings, "login", target: user, result: "failed", detail: "no password set")
+                    return .authError
+                case .temporaryPasswordExpired, nil:
+                    break
+                }
+                guard matches else {
+                    host.log(.notice, "authentication failure for \(user)")
+                    try recordFailure(user, tally: tally, session: session, settings: settings)
+                    audit(settings, "login", target: user, result: "failed", detail: "wrong password")
+                    return .authError
+                }
+                if state.lockReason == .temporaryPasswordExpired {
+                    host.log(.notice, "authentication refused for \(user): temporary password expired unused")
+                    host.tell(Self.temporaryExpiredMessage, isError: true)
+                    return .authError
+                }
+                if !tally.isEmpty {
+                    // Failures forgotten; a pending recovery code is cancelled (the user knows
+                    // the password; only someone who does can get here).
+                    try session.write(FailureTally())
+                }
+                host.authenticatedUser = user
+                if options.debug { host.log(.debug, "authenticated \(user)") }
+                return .success
+            }
+        } catch {
+            // Busy (a process holding this account's lock) or unwritable: nothing is granted
+            // when a failure could not be counted.
+            return unavailable(error)
+        }
+    }
+
+    /// Counts one failed login in `session`'s tally; logs the lock when this failure makes one.
+    private func recordFailure(_ user: String, tally: FailureTally, session: TallyStore.Session, settings: Settings) throws(PwdirError) {
+        let lockout = Lockout(settings: settings)
+        let after = lockout.recordingFailure(tally, now: now)
+        try session.write(after)
+        if after.lockedTime == now && tally.lockedTime != now {
+            let until = lockout.lockedUntil(after).map { " until \(GeneralizedTime.readable($0))" } ?? " until an administrator unlocks it"
+            host.log(.warning, "account \(user) locked after \(after.failures.count) failed logins\(until)")
+            audit(settings, "lock", target: user, result: "ok", detail: "\(after.failures.count) failed logins\(until)")
+        }
+    }
+
+    /// Counts a failed login outside a check (a wrong current password at passwd).
+    private func recordFailure(_ user: String, settings: Settings) {
+        let tallies = TallyStore(directory: DirectoryFile(path: options.db))
+        do {
+            try tallies.withLock(user) { (session) throws(PwdirError) in
+                try recordFailure(user, tally: session.read(), session: session, settings: settings)
             }
         } catch {
             host.log(.err, "cannot count the failed login of \(user): \(error.message)")
@@ -226,9 +253,10 @@ public struct ModuleLogic {
 
     /// Self-service recovery, started by an empty answer at `Password: ` (recovery = yes).
     /// Every login sees the same words and costs the same: the helper is started for all (it
-    /// decides, detached, whether a code goes out), one yescrypt hash checks the code, and a
-    /// refusal writes one tally and one audit line.
-    private func recover(user: String, record: UserRecord?, settings: Settings, tallies: TallyStore) -> ModuleResult {
+    /// decides, detached, whether a code goes out), one yescrypt hash checks the code under
+    /// the account's lock, and a refusal writes one tally and one audit line. The code is
+    /// checked again, and spent, under the lock when the new password is stored.
+    private func recover(user: String, settings: Settings, directory: DirectoryFile, tallies: TallyStore) -> ModuleResult {
         host.tell(Self.recoveryMessage, isError: false)
         runHelper("recovery-request", user)
         guard let typed = host.askSecret("Recovery code: ") else { return .conversationError }
@@ -238,31 +266,42 @@ public struct ModuleLogic {
             host.tell(Self.recoveryAbandonedMessage, isError: true)
             return .authError
         }
+        var known = false
+        if LoginName.isValid(user) {
+            do { known = try directory.lookup(user) != nil } catch { return unavailable(error) }
+        }
         let dummy = (try? Yescrypt.makeSetting(cost: settings.yescryptCost)) ?? ""
-        // Read now: the code was written while the user read their mail.
-        let tally = record != nil ? ((try? tallies.read(user)) ?? FailureTally()) : FailureTally()
-        let usable = tally.recovery.flatMap { $0.isUsable(now: now) ? $0.hash : nil }
-        let matches = !code.isEmpty && Yescrypt.verify(code, against: usable, dummySetting: dummy)
-        let lockReason = record.map { AccountState(record: $0, tally: tally, settings: settings, now: now).lockReason }
-        guard let record, matches, lockReason != .administrator, lockReason != .failures else {
+        let lockName = known ? user : TallyStore.decoy
+
+        /// Under the lock: true when `code` is the account's usable code and the account may
+        /// recover; otherwise the attempt is counted (a failed login, one try of the code).
+        func verifyCode(_ session: TallyStore.Session, countFailure: Bool) throws(PwdirError) -> (UserRecord, FailureTally)? {
+            let record = known ? try directory.lookup(user) : nil
+            let tally = record != nil ? session.read() : FailureTally()
+            let usable = tally.recovery.flatMap { $0.isUsable(now: now) ? $0.hash : nil }
+            let matches = Yescrypt.verify(code, against: usable, dummySetting: dummy)
+            let lockReason = record.map { AccountState(record: $0, tally: tally, settings: settings, now: now).lockReason }
+            if let record, matches, lockReason != .administrator, lockReason != .failures { return (record, tally) }
+            guard countFailure else { return nil }
             if record != nil {
-                let lockout = Lockout(settings: settings)
-                do {
-                    try tallies.update(user) { t in
-                        t = lockout.recordingFailure(t, now: now)
-                        // A used-up code stays (isUsable refuses it): its send time keeps
-                        // the one-code-per-recovery_interval limit.
-                        if var r = t.recovery {
-                            r.tries += 1
-                            t.recovery = r
-                        }
-                    }
-                } catch { host.log(.err, "cannot count the failed recovery of \(user): \(error.message)") }
+                var after = Lockout(settings: settings).recordingFailure(tally, now: now)
+                // A used-up code stays (isUsable refuses it): its send time keeps the
+                // one-code-per-recovery_interval limit.
+                if var r = after.recovery { r.tries += 1; after.recovery = r }
+                try session.write(after)
             } else {
-                recordDecoy(tallies)
+                try tallies.recordDecoy(now: now, in: session)
             }
-            host.log(.notice, "recovery code rejected for \(printable(user))")
-            audit(settings, "recovery code", target: printable(user), result: "refused", detail: "wrong, used up or expired code")
+            return nil
+        }
+
+        let verified: Bool
+        do {
+            verified = try tallies.withLock(lockName) { (session) throws(PwdirError) -> Bool in try verifyCode(session, countFailure: true) != nil }
+        } catch { return unavailable(error) }
+        guard verified else {
+            host.log(.notice, "recovery code rejected for \(known ? user : "an unknown user")")
+            audit(settings, "recovery code", target: known ? user : "(unknown)", result: "refused", detail: "wrong, used up or expired code")
             host.tell(Self.badCodeMessage, isError: true)
             return .authError
         }
@@ -272,23 +311,36 @@ public struct ModuleLogic {
             return .authError
         }
         do {
+            let record = try directory.lookup(user)
             try PasswordPolicy(settings: settings).check(first, user: user, old: nil, record: record, settings: settings)
         } catch {
             host.tell("Password refused: \(error.reasonForUser). The code can be used again.", isError: true)
             return .authError
         }
+        let hash: String
+        do { hash = try Yescrypt.hashNew(first, cost: settings.yescryptCost) } catch { return .serviceError }
         do {
-            let hash = try Yescrypt.hashNew(first, cost: settings.yescryptCost)
-            let directory = DirectoryFile(path: options.db)
-            try directory.update { (records) throws(PwdirError) in
-                guard let i = records.firstIndex(where: { $0.login == user }) else { throw .userNotFound(user) }
-                records[i].setPassword(hash: hash, now: now, mustChange: false, remember: settings.remember)
+            let stored = try tallies.withLock(user) { (session) throws(PwdirError) -> Bool in
+                // Still this account's usable code, and still not locked (it may have been
+                // used by a parallel session, or locked by an administrator meanwhile)?
+                guard try verifyCode(session, countFailure: false) != nil else { return false }
+                try directory.update { (records) throws(PwdirError) in
+                    guard let i = records.firstIndex(where: { $0.login == user }) else { throw .userNotFound(user) }
+                    guard !records[i].isAdminLocked else { throw .unsafeFile(path: directory.path, reason: "\(user) was locked meanwhile") }
+                    records[i].setPassword(hash: hash, now: now, mustChange: false, remember: settings.remember)
+                }
+                // The code is spent and the failures forgotten (whoever used it reads the mailbox,
+                // so a new request need not wait).
+                try session.write(FailureTally())
+                return true
             }
-            // The code is spent and the failures forgotten.
-            try tallies.update(user) { $0 = FailureTally() }
+            guard stored else {
+                host.tell(Self.badCodeMessage, isError: true)
+                return .authError
+            }
         } catch {
             host.log(.err, "cannot store the recovered password of \(user): \(error.message)")
-            host.tell("Your password could not be changed (\(error.reasonForUser)). Try again later.", isError: true)
+            host.tell("Your password was not changed (\(error.reasonForUser)).", isError: true)
             return .authError
         }
         host.log(.notice, "password of \(user) changed with a recovery code")
@@ -436,6 +488,8 @@ public struct ModuleLogic {
             let hash = try Yescrypt.hashNew(new, cost: settings.yescryptCost)
             let found = try directory.update { (records) throws(PwdirError) -> Bool in
                 guard let i = records.firstIndex(where: { $0.login == user }) else { return false }
+                // Locked by an administrator while the user typed: nothing is stored.
+                guard !records[i].isAdminLocked else { throw .unsafeFile(path: directory.path, reason: "\(user) was locked meanwhile") }
                 records[i].setPassword(hash: hash, now: now, mustChange: false, remember: settings.remember)
                 return true
             }
@@ -463,7 +517,7 @@ public struct ModuleLogic {
         guard Yescrypt.verify(current, against: record.passwordHash, dummySetting: dummy) else {
             host.log(.notice, "password change refused for \(record.login): wrong current password")
             // Guessing through passwd counts like guessing at the login prompt.
-            recordFailure(record.login, tallies: TallyStore(directory: DirectoryFile(path: options.db)), settings: settings)
+            recordFailure(record.login, settings: settings)
             host.tell("The current password is wrong; your password was not changed.", isError: true)
             return .authError
         }

@@ -22,7 +22,9 @@ public struct RecoveryCode: Equatable, Sendable {
     /// A fresh code from the kernel CSPRNG, as typed: `ABCD-EFGH-JKLM` (60 bits).
     public static func generate() throws(PwdirError) -> SecretBytes {
         var out: [UInt8] = []
-        let random = try randomBytes(12)
+        out.reserveCapacity(16)  // no reallocation leaves a partial copy behind
+        var random = try randomBytes(12)
+        defer { for i in random.indices { random[i] = 0 } }
         for (i, b) in random.enumerated() {
             if i > 0 && i % 4 == 0 { out.append(UInt8(ascii: "-")) }
             out.append(alphabet[Int(b & 0x1F)])  // 256 is a multiple of 32: uniform
@@ -34,6 +36,7 @@ public struct RecoveryCode: Equatable, Sendable {
     /// What the user typed, as stored: upper case, without spaces and dashes.
     public static func normalize(_ typed: SecretBytes) -> SecretBytes {
         var out: [UInt8] = []
+        out.reserveCapacity(typed.count)
         typed.withBytes { bytes in
             for b in bytes where b != UInt8(ascii: "-") && b != UInt8(ascii: " ") {
                 out.append(b >= 97 && b <= 122 ? b - 32 : b)

@@ -156,8 +156,9 @@ public struct Settings: Equatable, Sendable {
         let bytes: [UInt8]
         do {
             let st = try Sys.fstat(fd, path)
-            guard (st.st_mode & S_IFMT) == S_IFREG else { throw PwdirError.unsafeFile(path: path, reason: "not a regular file") }
-            if (st.st_mode & 0o002) != 0 { throw PwdirError.unsafeFile(path: path, reason: "it is world-writable; run chmod o-w on it") }
+            // It names a command root runs and files root writes: root's (or ours), and
+            // writable by nobody else.
+            try AtomicFile.checkSafe(st, path: path)
             bytes = try Sys.readAll(fd, path, sizeHint: Int(st.st_size))
         } catch { throw PwdirError(error) }
         guard let text = String(validating: bytes, as: UTF8.self) else {

@@ -24,7 +24,7 @@ public struct Subprocess: Sendable {
     }
 
     /// Environment of every child: nothing from the caller (sudo users, sshd clients).
-    public static let cleanEnvironment = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C.UTF-8"]
+    public static let cleanEnvironment = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C.UTF-8", "HOME=/"]
 
     /// Runs `argv` (argv[0] an absolute path) with `input` on stdin.
     public static func run(_ argv: [String], input: [UInt8], environment: [String] = cleanEnvironment, timeoutMilliseconds: Int) throws(PwdirError) -> Result {

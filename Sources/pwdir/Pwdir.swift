@@ -42,11 +42,13 @@ struct Pwdir: ParsableCommand {
             for (option, variable) in names {
                 if first == option, args.count >= 2 {
                     setenv(variable, args[1], 1)
+                    setenv("PWDIR_COMMAND_PATHS_FROM_ARGS", "1", 1)
                     args.removeFirst(2)
                     continue scan
                 }
                 if first.hasPrefix(option + "=") {
                     setenv(variable, String(first.dropFirst(option.count + 1)), 1)
+                    setenv("PWDIR_COMMAND_PATHS_FROM_ARGS", "1", 1)
                     args.removeFirst()
                     continue scan
                 }
@@ -80,6 +82,18 @@ struct Paths: ParsableArguments {
     var configPath: String { config ?? ProcessInfo.processInfo.environment["PWDIR_CONFIG"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultConfig }
 
     var directory: DirectoryFile { DirectoryFile(path: dbPath) }
+
+    /// Under sudo, a manager must not point pwdir at another directory (an old backup where
+    /// they were admin) or another settings file (one naming a `sendmail` that runs as root):
+    /// --db and --config are refused unless they are the installed defaults. sudo's env_reset
+    /// removes PWDIR_DB and PWDIR_CONFIG; pam/sudoers.pwdir never keeps them.
+    func validate() throws {
+        let env = ProcessInfo.processInfo.environment
+        guard geteuid() == 0, let sudo = env["SUDO_USER"], !sudo.isEmpty, sudo != "root" else { return }
+        if let db, db != Self.defaultDB { throw ValidationError("--db may not be given through sudo (the directory is \(Self.defaultDB))") }
+        if let config, config != Self.defaultConfig { throw ValidationError("--config may not be given through sudo (the settings are \(Self.defaultConfig))") }
+        if env["PWDIR_COMMAND_PATHS_FROM_ARGS"] != nil { throw ValidationError("--db and --config may not be given through sudo") }
+    }
 
     /// The settings; unknown keys are reported on stderr and ignored.
     func settings() throws -> Settings {
@@ -143,6 +157,11 @@ struct Unlock: ParsableCommand {
         let records = try directory.load()
         let auth = try paths.authority(records)
         try auth.require(.unlock, on: records.first { $0.login == name }, targetName: name)
+        if case let .member(me) = auth.who, me.role == .manager, let target = records.first(where: { $0.login == name }),
+           target.isAdminLocked, target[UserRecord.Key.lockedBy] != me.login {
+            auth.audit.record(actor: auth.name, action: Action.unlock.rawValue, target: name, result: "refused", detail: "locked by \(target[UserRecord.Key.lockedBy] ?? "an administrator")")
+            throw CommandFailure(message: "\(auth.name) may not unlock \(name): it was locked by \(target[UserRecord.Key.lockedBy] ?? "an administrator"); a manager lifts only locks from failed logins and their own", status: 77)
+        }
         let tallies = TallyStore(directory: directory)
         let now = systemNow()
         var reasons: [String] = []

@@ -42,7 +42,8 @@ struct RecoveryDesk {
             return .failed(login: shown, reason: error.message)
         }
         guard let record = Self.find(who, in: records) else {
-            note(shown, "refused", "unknown login or address")
+            // What was typed is not recorded: it may be a password typed in the login field.
+            note("(unknown)", "refused", "unknown login or address")
             return .unknown
         }
         let login = record.login
@@ -148,10 +149,9 @@ struct RecoveryRequest: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "recovery-request", abstract: "(for pam_pwdir) mail a recovery code", shouldDisplay: false)
     @OptionGroup var paths: Paths
     @Flag var background = false
-    @Option var who: String?
 
     func run() throws {
-        try HelperRun.run(paths: paths, subcommand: "recovery-request", background: background, who: who) { desk, who, now in
+        try HelperRun.run(paths: paths, subcommand: "recovery-request", background: background) { desk, who, now in
             _ = desk.request(who, now: now)
         }
     }
@@ -161,25 +161,26 @@ struct RecoveryNotice: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "recovery-notice", abstract: "(for pam_pwdir) mail a password-changed notice", shouldDisplay: false)
     @OptionGroup var paths: Paths
     @Flag var background = false
-    @Option var who: String?
 
     func run() throws {
-        try HelperRun.run(paths: paths, subcommand: "recovery-notice", background: background, who: who) { desk, who, now in
+        try HelperRun.run(paths: paths, subcommand: "recovery-notice", background: background) { desk, who, now in
             if LoginName.isValid(who) { desk.notify(who, now: now) }
         }
     }
 }
 
 enum HelperRun {
-    static func run(paths: Paths, subcommand: String, background: Bool, who: String?, _ work: (RecoveryDesk, String, Int64) -> Void) throws {
+    static func run(paths: Paths, subcommand: String, background: Bool, _ work: (RecoveryDesk, String, Int64) -> Void) throws {
         guard geteuid() == 0, (ProcessInfo.processInfo.environment["SUDO_USER"] ?? "root") == "root" else {
             throw CommandFailure(message: "\(subcommand) is run by pam_pwdir as root, not by people", status: 77)
         }
-        let value: String
-        if let who { value = who } else {
-            let input = FileHandle.standardInput.readData(ofLength: 512)
-            value = String(decoding: input, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+        // Started from a setuid program (su), the real uid is the caller's: the MTA would read
+        // their configuration and they could signal us. Become root entirely first.
+        guard cpwdir_become_root() == 0 else {
+            throw CommandFailure(message: "\(subcommand) cannot drop the caller's identity", status: 77)
         }
+        let input = FileHandle.standardInput.readData(ofLength: 512)
+        let value = String(decoding: input, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
         // Only a login or an address goes further (an unauthenticated user typed it).
         guard !value.isEmpty, value.count <= 254, LoginName.isValid(value) || (try? MailAddress.validate(value, field: "who")) != nil else {
             if !background {
@@ -188,14 +189,15 @@ enum HelperRun {
             return
         }
         if background {
-            var argv = [selfPath(), subcommand, "--db", paths.dbPath, "--config", paths.configPath, "--who", value]
+            // The login goes on the detached copy's stdin, never in argv (ps shows argv).
+            let argv = [selfPath(), subcommand, "--db", paths.dbPath, "--config", paths.configPath]
             let cArgs = argv.map { strdup($0) } + [nil]
             let cEnv = Subprocess.cleanEnvironment.map { strdup($0) } + [nil]
             defer { cArgs.forEach { free($0) }; cEnv.forEach { free($0) } }
-            if cpwdir_spawn_background(cArgs, cEnv) < 0 {
+            let line = Array((value + "\n").utf8)
+            if line.withUnsafeBytes({ cpwdir_spawn_background(cArgs, cEnv, $0.baseAddress, $0.count) }) < 0 {
                 throw CommandFailure(message: "cannot start \(argv[0]) in the background", status: 1)
             }
-            argv.removeAll()
             return
         }
         let settings = try paths.settings()

@@ -6,6 +6,7 @@ enum Terminal {
     /// One line from standard input (the trailing newline removed).
     static func readSecretFromStdin() throws -> SecretBytes {
         var bytes: [UInt8] = []
+        bytes.reserveCapacity(2048)  // no reallocation leaves a partial copy behind
         defer { wipe(&bytes) }
         var chunk = [UInt8](repeating: 0, count: 1024)
         defer { wipe(&chunk) }
@@ -57,6 +58,7 @@ enum Terminal {
             _ = write(fd, "\n", 1)
         }
         var bytes: [UInt8] = []
+        bytes.reserveCapacity(Yescrypt.maxPasswordBytes + 2)
         defer { wipe(&bytes) }
         var c: UInt8 = 0
         while bytes.count <= Yescrypt.maxPasswordBytes + 1 {

@@ -159,7 +159,11 @@ final class LibpamTests: XCTestCase {
         try f.writeService(moduleArguments: ["nodelay", "try_first_pass"], tokenFromAbove: true)
         let wrongToken = try f.client("ana", answers: [good])
         wrongToken.setAuthToken("wrong")
-        XCTAssertEqual(wrongToken.authenticate(), PAM_AUTH_ERR)
+        XCTAssertEqual(wrongToken.authenticate(), PAM_SUCCESS, "try_first_pass asks when the token from above fails")
+        XCTAssertEqual(wrongToken.prompts, ["Password: "])
+        let wrongTwice = try f.client("ana", answers: ["also wrong"])
+        wrongTwice.setAuthToken("wrong")
+        XCTAssertEqual(wrongTwice.authenticate(), PAM_AUTH_ERR)
         let noTokenTry = try f.client("ana", answers: [good])
         noTokenTry.setAuthToken(nil)
         XCTAssertEqual(noTokenTry.authenticate(), PAM_SUCCESS, "try_first_pass prompts when there is no token")
@@ -247,6 +251,37 @@ final class LibpamTests: XCTestCase {
         XCTAssertEqual(successes.value, 30)
         XCTAssertTrue(try TallyStore(directory: g.directory).read("bo").isEmpty)
         XCTAssertEqual(try g.client("bo", answers: [good]).authenticate(), PAM_SUCCESS)
+    }
+
+    /// The account is read after the password is typed: an administrator's reset or lock, or
+    /// failures that lock it, made while the user sits at the prompt, all count.
+    func testWhatHappensWhileTheUserTypesCounts() throws {
+        let f = try PamFixture(settings: "deny = 3\n")
+        try f.addUser("ana", password: good)
+        let reset = try f.client("ana", answers: [good])
+        reset.whilePrompted = { _ in
+            let hash = try! Yescrypt.hashNew(SecretBytes(Array("Reset-By-Admin-99".utf8)), cost: 5)
+            try! f.directory.update { (records) throws(PwdirError) in records[0].setPassword(hash: hash, now: systemNow(), mustChange: true) }
+        }
+        XCTAssertEqual(reset.authenticate(), PAM_AUTH_ERR, "the old password stops working at once")
+
+        try f.addUser("bo", password: good)
+        let locked = try f.client("bo", answers: [good])
+        locked.whilePrompted = { _ in
+            for _ in 0..<3 { _ = try? f.client("bo", answers: ["wrong"]).authenticate() }
+        }
+        XCTAssertEqual(locked.authenticate(), PAM_MAXTRIES, "a lock made meanwhile holds; a success does not erase it")
+        XCTAssertNotNil(try TallyStore(directory: f.directory).read("bo").lockedTime)
+
+        try f.addUser("cy", password: good)
+        let adminLocked = try f.client("cy", answers: [good])
+        adminLocked.whilePrompted = { _ in
+            try! f.directory.update { (records) throws(PwdirError) in
+                let i = records.firstIndex { $0.login == "cy" }!
+                records[i][UserRecord.Key.lockedTime] = UserRecord.adminLockValue
+            }
+        }
+        XCTAssertEqual(adminLocked.authenticate(), PAM_PERM_DENIED)
     }
 
     func testLockoutThroughLibpam() throws {

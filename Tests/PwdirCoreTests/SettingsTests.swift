@@ -191,9 +191,9 @@ final class SettingsTests: XCTestCase {
         XCTAssertEqual(s.deny, 7)
         XCTAssertEqual(warnings.count, 1)
         XCTAssertTrue(warnings[0].contains(path))
-        // group-writable is allowed (only world-writable is refused)
+        // it names a command root runs: group-writable is refused too
         try writeFile(path, bytes("deny = 8\n"), mode: 0o664)
-        XCTAssertEqual(try Settings.load(path: path).0.deny, 8)
+        XCTAssertThrowsError(try Settings.load(path: path))
     }
 
     func testLoadErrorNamesFileAndLine() throws {
@@ -204,17 +204,17 @@ final class SettingsTests: XCTestCase {
                        .settings(path: path, line: 2, reason: "minlen must be a whole number from 6 to 512, not '2'"))
     }
 
-    func testWorldWritableFileIsRefused() throws {
+    func testGroupOrWorldWritableFileIsRefused() throws {
         let folder = try makeTempFolder()
         let path = folder + "/pwdir.conf"
-        for mode: mode_t in [0o646, 0o666, 0o602] {
+        for mode: mode_t in [0o646, 0o666, 0o602, 0o620, 0o660] {
             try writeFile(path, bytes("deny = 0\n"), mode: mode)
             guard case let .unsafeFile(p, reason)? = caught({ () throws(PwdirError) in try Settings.load(path: path) }) else {
                 XCTFail("mode \(String(mode, radix: 8)) should be refused")
                 continue
             }
             XCTAssertEqual(p, path)
-            XCTAssertTrue(reason.contains("world-writable"))
+            XCTAssertTrue(reason.contains("others may write"), reason)
         }
     }
 

@@ -65,8 +65,8 @@ final class SubprocessTests: XCTestCase {
         setenv("PWDIR_SECRET_CANARY", "must-not-leak", 1)
         defer { unsetenv("PWDIR_SECRET_CANARY") }
         let clean = try run(["/usr/bin/env"])
-        XCTAssertEqual(String(decoding: clean.stdout, as: UTF8.self), "PATH=/usr/sbin:/usr/bin:/sbin:/bin\nLC_ALL=C.UTF-8\n")
-        XCTAssertEqual(Subprocess.cleanEnvironment, ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C.UTF-8"])
+        XCTAssertEqual(String(decoding: clean.stdout, as: UTF8.self), "PATH=/usr/sbin:/usr/bin:/sbin:/bin\nLC_ALL=C.UTF-8\nHOME=/\n")
+        XCTAssertEqual(Subprocess.cleanEnvironment, ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C.UTF-8", "HOME=/"])
         let custom = try run(["/usr/bin/env"], environment: ["A=1", "B=two words", "C="])
         XCTAssertEqual(String(decoding: custom.stdout, as: UTF8.self), "A=1\nB=two words\nC=\n")
         let none = try run(["/usr/bin/env"], environment: [])

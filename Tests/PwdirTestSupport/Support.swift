@@ -15,6 +15,8 @@ public final class PamClient {
     public private(set) var prompts: [String] = []
     public private(set) var errors: [String] = []
     public private(set) var infos: [String] = []
+    /// Runs when a prompt is asked, before it is answered: what happens while the user types.
+    public var whilePrompted: ((String) -> Void)?
     private var handle: OpaquePointer!
     private var lastStatus: Int32 = PAM_SUCCESS
 
@@ -55,6 +57,7 @@ public final class PamClient {
         switch style {
         case PAM_PROMPT_ECHO_OFF, PAM_PROMPT_ECHO_ON:
             prompts.append(text)
+            whilePrompted?(text)
             return answers.isEmpty ? nil : answers.removeFirst()
         case PAM_ERROR_MSG:
             errors.append(text)

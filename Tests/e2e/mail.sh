@@ -1024,7 +1024,7 @@ PY
     pycheck "what the mail command got" "$T/spy.json" "$T/spy.stdin" "$setting" <<'PY'
 import json, sys, email, email.policy, re
 got = json.load(open(sys.argv[1]))
-assert got["env"] == {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8"}, "environment: %s" % got["env"]
+assert got["env"] == {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8", "HOME": "/"}, "environment: %s" % got["env"]
 want_argv = sys.argv[3].split()
 assert got["argv"] == want_argv, "argv %s, want %s" % (got["argv"], want_argv)
 assert set(got["fds"]) <= {0, 1, 2, 3}, "descriptors leaked to the mail command: %s" % got["fds"]

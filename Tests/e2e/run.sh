@@ -1077,6 +1077,33 @@ test_expire_and_allow_weak() {
     login_ok ana 'aaaaaaaaaaaaaaaa'
 }
 
+# Review findings: under sudo a manager may not choose the directory or the settings file
+# (an old backup, or a sendmail that runs as root); settings others may write are refused.
+test_sudo_paths_and_settings_trust() {
+    pw init >/dev/null
+    pw user add boss --role manager >/dev/null
+    pw user add ana --manager boss >/dev/null
+    printf 'sendmail = /bin/true\n' >"$T/evil.conf"
+    local how
+    for how in "--config $T/evil.conf user list" "user list --config $T/evil.conf" "--db $DB- user list" "user list --db $DB"; do
+        # shellcheck disable=SC2086
+        SUDO_USER=boss pw $how >"$T/out" 2>"$T/err" && fail "'pwdir $how' through sudo was accepted"
+        [ "$(wc -l <"$T/err")" = 1 ] && grep -q '^pwdir: .*may not be given through sudo' "$T/err" \
+            || fail "'pwdir $how' through sudo: $(cat "$T/err")"
+    done
+    SUDO_USER=boss pw user list >"$T/out" 2>"$T/err" || fail "a manager's plain 'user list' failed: $(cat "$T/err")"
+    grep -q '^ana ' "$T/out" || fail "the manager does not see their team"
+    # settings that group or others may write: the command and the module refuse them
+    user_with_password cy 'Right-Password-1'
+    printf 'deny = 3\n' >"$CONF"
+    chmod 664 "$CONF"
+    if pw user list >/dev/null 2>"$T/err"; then fail "a group-writable pwdir.conf was used"; fi
+    grep -q 'others may write' "$T/err" || fail "no clear refusal: $(cat "$T/err")"
+    login_refused cy 'Right-Password-1'
+    chmod 644 "$CONF"
+    login_ok cy 'Right-Password-1'
+}
+
 # ---------------------------------------------------------------------------------------------
 # Harness
 
@@ -1087,7 +1114,7 @@ ALL_TESTS=(
     corrupt_directory corrupt_duplicate_login symlinks db_option config_minlen
     concurrent_writers killed_writer big_directory_login
     exports_and_linkage host_state timing unknown_module_argument use_first_pass
-    parallel_failures_counted show_lock_state expire_and_allow_weak
+    parallel_failures_counted show_lock_state expire_and_allow_weak sudo_paths_and_settings_trust
 )
 
 if [ $# -gt 0 ]; then

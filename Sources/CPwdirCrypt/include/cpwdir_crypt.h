@@ -45,7 +45,12 @@ int cpwdir_spawn(char *const argv[], char *const envp[], const void *input, size
                  int timeout_ms, char *out, size_t out_cap, size_t *out_len,
                  char *err, size_t err_cap, size_t *err_len, int *status, int *timed_out);
 
-/// posix_spawn of argv[0] in a new session (POSIX_SPAWN_SETSID), stdio on /dev/null, other
+/// posix_spawn of argv[0] in a new session (POSIX_SPAWN_SETSID), `input` on its stdin (through
+/// a pipe, so nothing typed by a user shows in argv), stdout and stderr on /dev/null, other
 /// descriptors closed, signal mask empty and dispositions default; not waited for. For a
 /// short-lived parent that hands work to a background child. Returns the pid or -1.
-int cpwdir_spawn_background(char *const argv[], char *const envp[]);
+int cpwdir_spawn_background(char *const argv[], char *const envp[], const void *input, size_t input_len);
+
+/// Makes every uid and gid 0 and drops supplementary groups (a helper started by a setuid
+/// program such as su keeps the caller's real uid otherwise). 0, or -1 with errno.
+int cpwdir_become_root(void);
