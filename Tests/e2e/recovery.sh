@@ -927,44 +927,7 @@ ALL_TESTS=(
     codes_lock_account help_desk_recover roles no_stray_process audit_has_no_secrets
 )
 
-if [ $# -gt 0 ]; then
-    SELECTED=()
-    for name in "$@"; do
-        name=${name#test_}
-        declare -F "test_$name" >/dev/null || bail "no test named '$name' (tests: ${ALL_TESTS[*]})"
-        SELECTED+=("$name")
-    done
-else
-    SELECTED=("${ALL_TESTS[@]}")
-fi
-
-: >"$TMP/secrets"
-passed=0
-failed=0
-for name in "${SELECTED[@]}"; do
-    log=$TMP/$name.log
-    REASON=$TMP/$name.reason
-    NOTES=$TMP/$name.notes
-    : >"$REASON"
-    : >"$NOTES"
-    (
-        TEST_NAME=$name
-        trap stop_smtp EXIT
-        setup
-        "test_$name"
-        exit 0
-    ) >"$log" 2>&1 </dev/null
-    status=$?
-    if [ $status = 0 ]; then
-        echo "ok - $name"
-        passed=$((passed + 1))
-    else
-        why=$(head -n 1 "$REASON")
-        echo "not ok - $name: ${why:-exited with status $status}"
-        tail -n 40 "$log" | sed 's/^/#     /'
-        failed=$((failed + 1))
-    fi
-    sed 's/^/# /' "$NOTES"
-done
-echo "$passed passed, $failed failed"
-[ $failed = 0 ]
+TEST_TRAP=stop_smtp
+# shellcheck source=harness.bash
+source "$(dirname "${BASH_SOURCE[0]}")/harness.bash"
+run_tests "$@"

@@ -1117,42 +1117,6 @@ ALL_TESTS=(
     parallel_failures_counted show_lock_state expire_and_allow_weak sudo_paths_and_settings_trust
 )
 
-if [ $# -gt 0 ]; then
-    SELECTED=()
-    for name in "$@"; do
-        name=${name#test_}
-        declare -F "test_$name" >/dev/null || bail "no test named '$name' (tests: ${ALL_TESTS[*]})"
-        SELECTED+=("$name")
-    done
-else
-    SELECTED=("${ALL_TESTS[@]}")
-fi
-
-passed=0
-failed=0
-for name in "${SELECTED[@]}"; do
-    log=$TMP/$name.log
-    REASON=$TMP/$name.reason
-    NOTES=$TMP/$name.notes
-    : >"$REASON"
-    : >"$NOTES"
-    (
-        TEST_NAME=$name
-        setup
-        "test_$name"
-        exit 0  # a test fails only through `fail` (or a shell error)
-    ) >"$log" 2>&1 </dev/null
-    status=$?
-    if [ $status = 0 ]; then
-        echo "ok - $name"
-        passed=$((passed + 1))
-    else
-        why=$(head -n 1 "$REASON")
-        echo "not ok - $name: ${why:-exited with status $status}"
-        tail -n 40 "$log" | sed 's/^/#     /'
-        failed=$((failed + 1))
-    fi
-    sed 's/^/# /' "$NOTES"
-done
-echo "$passed passed, $failed failed"
-[ $failed = 0 ]
+# shellcheck source=harness.bash
+source "$(dirname "${BASH_SOURCE[0]}")/harness.bash"
+run_tests "$@"
