@@ -73,6 +73,18 @@ int cpwdir_ofd_unlock(int fd) {
 #include <time.h>
 #include <unistd.h>
 
+// The child's signal state: an empty mask and every disposition back to default, whatever the
+// host had (sshd blocks and catches signals); plus `flags` (process group, new session).
+static void cpwdir_spawn_attrs(posix_spawnattr_t *attr, short flags) {
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_init(attr);
+    posix_spawnattr_setsigmask(attr, &none);
+    posix_spawnattr_setsigdefault(attr, &all);
+    posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | flags);
+}
+
 static long cpwdir_ms_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -102,15 +114,9 @@ int cpwdir_spawn(char *const argv[], char *const envp[], const void *input, size
     posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
     // The host's descriptors (sshd's sockets, say) must not leak into the child.
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-    posix_spawnattr_init(&attr);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
     // Its own process group, so a timeout kills whatever it started too.
+    cpwdir_spawn_attrs(&attr, POSIX_SPAWN_SETPGROUP);
     posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
     pid_t pid;
     int rc = posix_spawn(&pid, argv[0], &fa, &attr, argv, envp);
     posix_spawn_file_actions_destroy(&fa);
@@ -198,13 +204,7 @@ int cpwdir_spawn_background(char *const argv[], char *const envp[], const void *
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-    posix_spawnattr_init(&attr);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
+    cpwdir_spawn_attrs(&attr, POSIX_SPAWN_SETSID);
     pid_t pid;
     int rc = posix_spawn(&pid, argv[0], &fa, &attr, argv, envp);
     posix_spawn_file_actions_destroy(&fa);
