@@ -22,23 +22,11 @@ set -o pipefail
 umask 022
 export LC_ALL=C.UTF-8
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-BIN=${PWDIR_BIN:-$ROOT/.build/release}
-PWDIR_EXE=$BIN/pwdir
-MODULE=$BIN/libpam_pwdir.so
+# shellcheck source=harness.bash
+source "$(dirname "${BASH_SOURCE[0]}")/harness.bash"
 PY=/usr/bin/python3
 MSMTP=/usr/bin/msmtp
 
-bail() {
-    echo "mail.sh: $*" >&2
-    exit 2
-}
-
-[ -x "$PWDIR_EXE" ] || bail "no pwdir at $PWDIR_EXE; build with 'swift build -c release' or set PWDIR_BIN"
-[ -f "$MODULE" ] || bail "no libpam_pwdir.so at $MODULE; build with 'swift build -c release' or set PWDIR_BIN"
-MODULE=$(cd "$(dirname "$MODULE")" && pwd -P)/$(basename "$MODULE")  # PAM lines want an absolute path
-PWDIR_EXE=$(cd "$(dirname "$PWDIR_EXE")" && pwd -P)/$(basename "$PWDIR_EXE")
 for tool in pamtester cmp timeout; do
     command -v "$tool" >/dev/null || bail "missing tool: $tool"
 done
@@ -139,17 +127,6 @@ PY
 #   T (its folder), DB, CONF (PWDIR_DB / PWDIR_CONFIG point at them), SVC (service dir),
 #   SERVICE (the service pamtester uses, "pwtest": auth/account/password/session, nodelay).
 
-fail() {  # fail WHY: ends the current test
-    [ -s "$REASON" ] || printf '%s\n' "$*" >"$REASON"
-    echo "FAIL: $*"
-    exit 1
-}
-
-note() {  # note TEXT: printed as "# TEXT" under the test's result line
-    printf '%s\n' "$*" >>"$NOTES"
-    echo "note: $*"
-}
-
 setup() {
     T=$TMP/$TEST_NAME
     mkdir -p "$T/svc"
@@ -164,31 +141,7 @@ setup() {
     : >"$CONF"
     export PWDIR_DB=$DB PWDIR_CONFIG=$CONF
     write_service pwtest "db=$DB config=$CONF nodelay"
-    # pam_wrapper complains without a default "other" service
-    printf '%s\n' 'auth required pam_deny.so' 'account required pam_deny.so' \
-        'password required pam_deny.so' 'session required pam_deny.so' >"$SVC/other"
-}
-
-write_service() {  # write_service NAME "MODULE ARGUMENTS": the module alone in every stack
-    local type
-    for type in auth account password session; do
-        printf '%-8s required %s %s\n' "$type" "$MODULE" "$2"
-    done >"$SVC/$1"
-}
-
-pw() {  # the command under test (a hang is a failure, not a stuck suite)
-    timeout 60 "$PWDIR_EXE" "$@"
-}
-
-pam() {  # pam USER OP...: pamtester under pam_wrapper; stdin answers the prompts.
-    local user=$1 rc
-    shift
-    timeout 60 env LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$SVC" \
-        pamtester "$SERVICE" "$user" "$@" >"$PAM_OUT" 2>&1
-    rc=$?
-    echo "pamtester $SERVICE $user $* -> $rc"
-    sed 's/^/    | /' "$PAM_OUT"
-    return $rc
+    write_other_service
 }
 
 login_ok() {  # login_ok USER PASSWORD [OP...]: must succeed (default op: authenticate)
@@ -1127,6 +1080,4 @@ ALL_TESTS=(
 )
 
 after_test() { kill_servers "$TMP/$1/pids"; }
-# shellcheck source=harness.bash
-source "$(dirname "${BASH_SOURCE[0]}")/harness.bash"
 run_tests "$@"

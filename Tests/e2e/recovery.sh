@@ -24,22 +24,10 @@ set -o pipefail
 umask 022
 export LC_ALL=C
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-BIN=${PWDIR_BIN:-$ROOT/.build/release}
-PWDIR_EXE=$BIN/pwdir
-MODULE=$BIN/libpam_pwdir.so
+# shellcheck source=harness.bash
+source "$(dirname "${BASH_SOURCE[0]}")/harness.bash"
 PY=/usr/bin/python3  # Debian's: it has aiosmtpd
 
-bail() {
-    echo "recovery.sh: $*" >&2
-    exit 2
-}
-
-[ -x "$PWDIR_EXE" ] || bail "no pwdir at $PWDIR_EXE; build with 'swift build -c release' or set PWDIR_BIN"
-[ -f "$MODULE" ] || bail "no libpam_pwdir.so at $MODULE; build with 'swift build -c release' or set PWDIR_BIN"
-MODULE=$(cd "$(dirname "$MODULE")" && pwd -P)/$(basename "$MODULE")
-PWDIR_EXE=$(cd "$(dirname "$PWDIR_EXE")" && pwd -P)/$(basename "$PWDIR_EXE")
 [ "$(id -u)" = 0 ] || bail "run as root"
 for tool in pamtester cc msmtp pgrep timeout mkfifo cmp; do
     command -v "$tool" >/dev/null || bail "missing tool: $tool"
@@ -68,17 +56,6 @@ trap 'exit 130' INT TERM
 # (what its own SMTP server received), SECRETS (every password, code and hash the test saw,
 # for the audit test).
 
-fail() {
-    [ -s "$REASON" ] || printf '%s\n' "$*" >"$REASON"
-    echo "FAIL: $*"
-    exit 1
-}
-
-note() {
-    printf '%s\n' "$*" >>"$NOTES"
-    echo "note: $*"
-}
-
 secret() {  # secret VALUE...: never to be seen in the audit trail
     local v
     for v in "$@"; do [ -n "$v" ] && printf '%s\n' "$v" >>"$TMP/secrets"; done
@@ -100,8 +77,7 @@ setup() {
     for type in auth account password session; do
         printf '%-8s required %s db=%s config=%s nodelay pwdir=%s\n' "$type" "$MODULE" "$DB" "$CONF" "$PWDIR_EXE"
     done >"$SVC/pwtest"
-    printf '%s\n' 'auth required pam_deny.so' 'account required pam_deny.so' \
-        'password required pam_deny.so' 'session required pam_deny.so' >"$SVC/other"
+    write_other_service
     start_smtp
     write_conf
     trap '' PIPE  # a pamtester that died early must not kill the test through a FIFO write
@@ -132,10 +108,6 @@ write_conf() {  # write_conf [LINE...]: mail and recovery settings, then the lin
         printf '%s\n' "$@" | grep -q '^recovery *=' || echo 'recovery = yes'
         [ $# -gt 0 ] && printf '%s\n' "$@"
     } >"$CONF"
-}
-
-pw() {
-    timeout 60 "$PWDIR_EXE" "$@"
 }
 
 pam_env() {  # pam_env CMD...: CMD under pam_wrapper with the test's services
@@ -928,6 +900,4 @@ ALL_TESTS=(
 )
 
 TEST_TRAP=stop_smtp
-# shellcheck source=harness.bash
-source "$(dirname "${BASH_SOURCE[0]}")/harness.bash"
 run_tests "$@"

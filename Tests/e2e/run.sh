@@ -19,22 +19,10 @@ set -o pipefail
 umask 022
 export LC_ALL=C
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-BIN=${PWDIR_BIN:-$ROOT/.build/release}
-PWDIR_EXE=$BIN/pwdir
-MODULE=$BIN/libpam_pwdir.so
+# shellcheck source=harness.bash
+source "$(dirname "${BASH_SOURCE[0]}")/harness.bash"
 NOBODY=65534
 
-bail() {
-    echo "run.sh: $*" >&2
-    exit 2
-}
-
-[ -x "$PWDIR_EXE" ] || bail "no pwdir at $PWDIR_EXE; build with 'swift build -c release' or set PWDIR_BIN"
-[ -f "$MODULE" ] || bail "no libpam_pwdir.so at $MODULE; build with 'swift build -c release' or set PWDIR_BIN"
-MODULE=$(cd "$(dirname "$MODULE")" && pwd -P)/$(basename "$MODULE")  # PAM lines want an absolute path
-PWDIR_EXE=$(cd "$(dirname "$PWDIR_EXE")" && pwd -P)/$(basename "$PWDIR_EXE")
 for tool in pamtester cc python3 setpriv nm readelf ldd cmp timeout; do
     command -v "$tool" >/dev/null || bail "missing tool: $tool"
 done
@@ -56,17 +44,6 @@ chmod 711 "$TMP"  # uid 65534 must reach its own corner of it
 #   T (its folder), DB, CONF (PWDIR_DB / PWDIR_CONFIG point at them), SVC (service dir),
 #   SERVICE (the service pamtester uses, "pwtest": auth/account/password/session, nodelay).
 
-fail() {  # fail WHY: ends the current test
-    [ -s "$REASON" ] || printf '%s\n' "$*" >"$REASON"
-    echo "FAIL: $*"
-    exit 1
-}
-
-note() {  # note TEXT: printed as "# TEXT" under the test's result line
-    printf '%s\n' "$*" >>"$NOTES"
-    echo "note: $*"
-}
-
 setup() {
     T=$TMP/$TEST_NAME
     mkdir -p "$T/svc"
@@ -77,33 +54,7 @@ setup() {
     PAM_OUT=$T/pam.out
     export PWDIR_DB=$DB PWDIR_CONFIG=$CONF
     write_service pwtest "db=$DB config=$CONF nodelay"
-    # pam_wrapper complains without a default "other" service
-    printf '%s\n' 'auth required pam_deny.so' 'account required pam_deny.so' \
-        'password required pam_deny.so' 'session required pam_deny.so' >"$SVC/other"
-}
-
-write_service() {  # write_service NAME "MODULE ARGUMENTS": the module alone in every stack
-    local type
-    for type in auth account password session; do
-        printf '%-8s required %s %s\n' "$type" "$MODULE" "$2"
-    done >"$SVC/$1"
-}
-
-pw() {  # the command under test (a hang is a failure, not a stuck suite)
-    timeout 60 "$PWDIR_EXE" "$@"
-}
-
-pam() {  # pam USER OP...: pamtester under pam_wrapper; stdin answers the prompts.
-    # Output (stdout+stderr) in $PAM_OUT, also copied to the test log; returns pamtester's status.
-    local user=$1 rc
-    shift
-    timeout 60 env LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$SVC" \
-        ${PAM_DEBUG:+PAM_WRAPPER_DEBUGLEVEL=$PAM_DEBUG} \
-        pamtester "$SERVICE" "$user" "$@" >"$PAM_OUT" 2>&1
-    rc=$?
-    echo "pamtester $SERVICE $user $* -> $rc"
-    sed 's/^/    | /' "$PAM_OUT"
-    return $rc
+    write_other_service
 }
 
 pam_as_nobody() {  # as pam, with real and effective uid/gid 65534
@@ -1117,6 +1068,4 @@ ALL_TESTS=(
     parallel_failures_counted show_lock_state expire_and_allow_weak sudo_paths_and_settings_trust
 )
 
-# shellcheck source=harness.bash
-source "$(dirname "${BASH_SOURCE[0]}")/harness.bash"
 run_tests "$@"
