@@ -58,6 +58,35 @@ write_service() {  # write_service NAME "MODULE ARGUMENTS": the module alone in 
     done >"$SVC/$1"
 }
 
+new_world() {  # new_world [MODULE ARGUMENTS]: the test's own folder T, directory DB, settings
+    # CONF (PWDIR_DB / PWDIR_CONFIG point at them), pam_wrapper service folder SVC with the
+    # service SERVICE ("pwtest": the module alone in every stack, nodelay), PAM_OUT
+    T=$TMP/$TEST_NAME
+    mkdir -p "$T/svc"
+    DB=$T/users
+    CONF=$T/pwdir.conf
+    SVC=$T/svc
+    SERVICE=pwtest
+    PAM_OUT=$T/pam.out
+    export PWDIR_DB=$DB PWDIR_CONFIG=$CONF
+    write_service pwtest "db=$DB config=$CONF nodelay${1:+ $1}"
+    write_other_service
+}
+
+login_ok() {  # login_ok USER PASSWORD [OP...]: must succeed (default op: authenticate)
+    local user=$1 pass=$2
+    shift 2
+    [ $# -gt 0 ] || set -- authenticate
+    printf '%s\n' "$pass" | pam "$user" "$@" || fail "$* of $user with '$pass' failed: $(tail -n 1 "$PAM_OUT")"
+}
+
+login_refused() {  # login_refused USER PASSWORD [OP...]: must fail
+    local user=$1 pass=$2
+    shift 2
+    [ $# -gt 0 ] || set -- authenticate
+    if printf '%s\n' "$pass" | pam "$user" "$@"; then fail "$* of $user with '$pass' succeeded"; fi
+}
+
 write_other_service() {  # pam_wrapper complains without a default "other" service
     printf '%s\n' 'auth required pam_deny.so' 'account required pam_deny.so' \
         'password required pam_deny.so' 'session required pam_deny.so' >"$SVC/other"

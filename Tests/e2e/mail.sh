@@ -128,34 +128,11 @@ PY
 #   SERVICE (the service pamtester uses, "pwtest": auth/account/password/session, nodelay).
 
 setup() {
-    T=$TMP/$TEST_NAME
-    mkdir -p "$T/svc"
-    DB=$T/users
-    CONF=$T/pwdir.conf
-    SVC=$T/svc
-    SERVICE=pwtest
-    PAM_OUT=$T/pam.out
+    new_world
     PIDS=$T/pids
     MAILDIR=$T/maildir
     : >"$PIDS"
     : >"$CONF"
-    export PWDIR_DB=$DB PWDIR_CONFIG=$CONF
-    write_service pwtest "db=$DB config=$CONF nodelay"
-    write_other_service
-}
-
-login_ok() {  # login_ok USER PASSWORD [OP...]: must succeed (default op: authenticate)
-    local user=$1 pass=$2
-    shift 2
-    [ $# -gt 0 ] || set -- authenticate
-    printf '%s\n' "$pass" | pam "$user" "$@" || fail "$* of $user with the mailed/set password failed: $(tail -n 1 "$PAM_OUT")"
-}
-
-login_refused() {  # login_refused USER PASSWORD [OP...]: must fail
-    local user=$1 pass=$2
-    shift 2
-    [ $# -gt 0 ] || set -- authenticate
-    if printf '%s\n' "$pass" | pam "$user" "$@"; then fail "$* of $user succeeded"; fi
 }
 
 must_change() {  # must_change USER PASSWORD: logs in, but acct_mgmt demands a new password

@@ -63,21 +63,9 @@ secret() {  # secret VALUE...: never to be seen in the audit trail
 }
 
 setup() {
-    T=$TMP/$TEST_NAME
-    mkdir -p "$T/svc"
-    DB=$T/users
-    CONF=$T/pwdir.conf
-    SVC=$T/svc
-    SERVICE=pwtest
-    PAM_OUT=$T/pam.out
+    new_world "pwdir=$PWDIR_EXE"
     MAILDIR=$T/maildir
-    export PWDIR_DB=$DB PWDIR_CONFIG=$CONF
     unset SUDO_USER
-    local type
-    for type in auth account password session; do
-        printf '%-8s required %s db=%s config=%s nodelay pwdir=%s\n' "$type" "$MODULE" "$DB" "$CONF" "$PWDIR_EXE"
-    done >"$SVC/pwtest"
-    write_other_service
     start_smtp
     write_conf
     trap '' PIPE  # a pamtester that died early must not kill the test through a FIFO write
@@ -122,14 +110,6 @@ pam() {  # pam USER OP...: pamtester; stdin answers the prompts; output in $PAM_
     echo "pamtester $SERVICE $user $* -> $rc"
     sed 's/^/    | /' "$PAM_OUT"
     return $rc
-}
-
-login_ok() {
-    printf '%s\n' "$2" | pam "$1" authenticate || fail "login of $1 with '$2' failed: $(tail -n 1 "$PAM_OUT")"
-}
-
-login_refused() {
-    if printf '%s\n' "$2" | pam "$1" authenticate; then fail "login of $1 with '$2' succeeded"; fi
 }
 
 out_has() {

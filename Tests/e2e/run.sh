@@ -45,16 +45,7 @@ chmod 711 "$TMP"  # uid 65534 must reach its own corner of it
 #   SERVICE (the service pamtester uses, "pwtest": auth/account/password/session, nodelay).
 
 setup() {
-    T=$TMP/$TEST_NAME
-    mkdir -p "$T/svc"
-    DB=$T/users
-    CONF=$T/pwdir.conf
-    SVC=$T/svc
-    SERVICE=pwtest
-    PAM_OUT=$T/pam.out
-    export PWDIR_DB=$DB PWDIR_CONFIG=$CONF
-    write_service pwtest "db=$DB config=$CONF nodelay"
-    write_other_service
+    new_world
 }
 
 pam_as_nobody() {  # as pam, with real and effective uid/gid 65534
@@ -67,20 +58,6 @@ pam_as_nobody() {  # as pam, with real and effective uid/gid 65534
     echo "(uid $NOBODY) pamtester $SERVICE $user $* -> $rc"
     sed 's/^/    | /' "$PAM_OUT"
     return $rc
-}
-
-login_ok() {  # login_ok USER PASSWORD [OP...]: must succeed (default op: authenticate)
-    local user=$1 pass=$2
-    shift 2
-    [ $# -gt 0 ] || set -- authenticate
-    printf '%s\n' "$pass" | pam "$user" "$@" || fail "$* of $user with '$pass' failed: $(tail -n 1 "$PAM_OUT")"
-}
-
-login_refused() {  # login_refused USER PASSWORD [OP...]: must fail
-    local user=$1 pass=$2
-    shift 2
-    [ $# -gt 0 ] || set -- authenticate
-    if printf '%s\n' "$pass" | pam "$user" "$@"; then fail "$* of $user with '$pass' succeeded"; fi
 }
 
 out_has() {  # out_has TEXT [WHAT]: the last pamtester output contains TEXT
