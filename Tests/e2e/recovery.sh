@@ -369,14 +369,17 @@ test_same_answer_for_everyone() {
         cmp -s "$T/rc.ana" "$T/rc.$who" || fail "pamtester's status differs: ana $(cat "$T/rc.ana"), $who $(cat "$T/rc.$who")"
     done
 
-    # the same time: alternating runs, the medians within 25% of each other (one more round if
-    # the first is out: a burst of load on a shared machine is not an oracle; a real one is out
-    # every time)
-    local round i t0 t1 verdict
-    for round in 1 2; do
+    # the same time: alternating runs, the medians within 25% of each other (more rounds if one
+    # is out: a burst of load on a shared machine is not an oracle; a real one is out every time)
+    # The detached helper a run starts goes on working (directory, tally, mail) after the host
+    # has returned; on two shared cores it would slow whichever run comes next, so each run
+    # starts once the previous one's helper is done (the host never waits for it).
+    local round i t0 t1 verdict w
+    for round in 1 2 3; do
         : >"$T/t.ana"; : >"$T/t.nm"; : >"$T/t.ghost"
         for i in $(seq 1 7); do
             for who in ana nm ghost; do
+                for w in $(seq 1 100); do pgrep -f "pwdir recovery-.*$DB" >/dev/null || break; sleep 0.02; done
                 t0=$(date +%s%N)
                 printf '\n2222-3333-4444\n' | pam_env pamtester "$SERVICE" "$who" authenticate >/dev/null 2>&1 &&
                     fail "a wrong code logged $who in"
@@ -390,7 +393,7 @@ test_same_answer_for_everyone() {
         note "round $round: ${verdict#* }"
         [ "${verdict%% *}" = ok ] && break
     done
-    [ "${verdict%% *}" = ok ] || fail "recovery requests do not take the same time (twice): ${verdict#* }"
+    [ "${verdict%% *}" = ok ] || fail "recovery requests do not take the same time (three rounds): ${verdict#* }"
 
     sleep 1
     mail_list | awk -F'\t' '$2 != "ana@home.example"' | grep -q . &&
