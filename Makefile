@@ -14,8 +14,9 @@ STATEDIR   ?= /var/lib/pwdir
 
 all: build
 
+# What building and testing need (compiler, headers, pamtester, an SMTP server, ...).
 deps:
-	@scripts/deps.sh
+	@scripts/deps.sh test
 
 build: deps
 	$(SWIFT) build -c release
@@ -40,7 +41,13 @@ bench: build
 	@PWDIR_BIN=$(CURDIR)/$(BUILD) bash scripts/bench-import.sh
 	@PWDIR_BIN=$(CURDIR)/$(BUILD) bash scripts/bench-instructions.sh
 
-install: build
+# Installs what `make build` made; it builds nothing (run `make build` first, as a normal user
+# if you like) and installs only what a host needs to run pwdir (scripts/deps.sh runtime).
+install:
+	@for f in $(BUILD)/pwdir $(BUILD)/libpam_pwdir.so; do \
+	  [ -e $$f ] || { echo "make install: $$f is missing; run 'make build' first" >&2; exit 1; }; \
+	done
+	@scripts/deps.sh runtime
 	install -d -m 0755 $(DESTDIR)$(PAMDIR) $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(CONFDIR)
 	install -m 0644 $(BUILD)/libpam_pwdir.so $(DESTDIR)$(PAMDIR)/pam_pwdir.so
 	install -m 0755 $(BUILD)/pwdir $(DESTDIR)$(PREFIX)/sbin/pwdir

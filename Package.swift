@@ -22,9 +22,10 @@ let package = Package(
     ],
     targets: [
         .target(name: "CPwdirCrypt", linkerSettings: [.linkedLibrary("crypt")]),
+        .target(name: "CPwdirSys"),
         .target(name: "CPwdirPAM", linkerSettings: [.linkedLibrary("pam")]),
         .target(name: "CPwdirQuality", linkerSettings: [.linkedLibrary("pwquality")]),
-        .target(name: "PwdirCore", dependencies: ["CPwdirCrypt", "CPwdirQuality"]),
+        .target(name: "PwdirCore", dependencies: ["CPwdirCrypt", "CPwdirSys", "CPwdirQuality"]),
         .target(
             name: "PamPwdir",
             dependencies: ["PwdirCore", "CPwdirPAM"],
@@ -42,7 +43,7 @@ let package = Package(
         .executableTarget(
             name: "pwdir",
             dependencies: [
-                "PwdirCore", "PwdirMail",
+                "PwdirCore", "PwdirMail", "CPwdirSys",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "CSV", package: "CSV.swift"),
             ]

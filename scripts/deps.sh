@@ -1,20 +1,48 @@
 #!/usr/bin/env bash
-# Installs the Debian packages pwdir needs, only those missing. Used by every make target.
+# Installs the Debian packages pwdir needs, only those missing.
+#
+#   scripts/deps.sh runtime   what a host running pwdir needs (make install): libpam, libxcrypt,
+#                             libpwquality and libcrack's dictionary; no compiler, no test tool
+#   scripts/deps.sh build     runtime + headers and the C toolchain (make build)
+#   scripts/deps.sh test      build + every tool the tests, the demo and the bench drive
+#                             (make check, make demo, make bench)
+#
+# Packages are installed without their "Recommends", so every package a profile needs is named
+# here: a fresh machine gets exactly this list (cracklib-runtime, which holds libcrack's
+# dictionary, was once only a recommendation and its absence failed every password check).
 set -euo pipefail
 
-packages=(
-  libpam0g-dev      # PAM headers and libpam (the module and the in-process tests)
-  libcrypt-dev      # libxcrypt: yescrypt
-  libpwquality-dev  # password quality checks
-  pamtester         # end-to-end tests and the demo
-  libpam-wrapper    # load a PAM service from a scratch folder, no /etc/pam.d change
+runtime=(
+  libpam0g          # libpam
+  libpam-modules    # pam_unix, pam_deny, pam_permit: the stacks pwdir sits in
+  libcrypt1         # libxcrypt: yescrypt
+  libpwquality1     # password quality checks
+  cracklib-runtime  # libcrack's dictionary (/var/cache/cracklib), used by dictcheck
+)
+build=(
+  libpam0g-dev      # PAM headers
+  libcrypt-dev      # crypt.h
+  libpwquality-dev  # pwquality.h
+  gcc libc6-dev     # the C shims, the test programs
+  binutils          # nm, readelf
+)
+test=(
+  pamtester         # drives the module from the outside
+  libpam-wrapper    # loads a PAM service from a scratch folder: no /etc/pam.d change
   msmtp             # a real MTA client for mail tests
   python3-aiosmtpd  # a real SMTP server on loopback for mail tests
-  binutils          # nm, readelf: the exported-symbols test
-  gcc               # the host-state and dlopen test programs
-  libc6-dev
+  python3-pytest    # the end-to-end suites
+  python3-pexpect   # terminals for passwd, su, ssh
+  util-linux        # setpriv, unshare
   valgrind          # make bench: instruction counts
 )
+
+case "${1:-test}" in
+  runtime) packages=("${runtime[@]}") ;;
+  build) packages=("${runtime[@]}" "${build[@]}") ;;
+  test) packages=("${runtime[@]}" "${build[@]}" "${test[@]}") ;;
+  *) echo "usage: $0 runtime|build|test" >&2; exit 64 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

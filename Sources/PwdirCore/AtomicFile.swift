@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CPwdirCrypt
+import CPwdirSys
 
 /// The one file-update recipe, shared by the directory and the failure tallies: an OFD fcntl
 /// lock on a lock file with a bounded wait, then a temp file beside the target

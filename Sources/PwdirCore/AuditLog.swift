@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CPwdirCrypt
+import CPwdirSys
 
 /// The audit trail: one JSON object a line, appended (O_APPEND, under an exclusive lock on the
 /// file) and never rewritten, mode 0600. The module and the command both write it; syslog

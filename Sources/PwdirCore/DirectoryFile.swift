@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CPwdirCrypt
+import CPwdirSys
 
 /// The user directory on disk: one file (`users`), a lock file beside it (`users.lock`), the
 /// previous version (`users-`, as shadow keeps `shadow-`) and, while a writer runs, its temp

@@ -1,3 +1,5 @@
+import CPwdirSys
+
 /// Random passwords for administrators to hand out, and the checks every new password passes.
 public enum PasswordGenerator {
     /// Letters and digits without the look-alikes 0 O o 1 l I: 56 symbols, 5.8 bits each.
@@ -56,8 +58,6 @@ public struct PasswordPolicy: Sendable {
         if characters < minlen { throw .weakPassword("it is shorter than \(minlen) characters") }
     }
 }
-
-import CPwdirCrypt
 
 func cpwdirWipe(_ buffer: UnsafeMutableRawBufferPointer) {
     cpwdir_wipe(buffer.baseAddress, buffer.count)

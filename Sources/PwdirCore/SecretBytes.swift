@@ -1,4 +1,4 @@
-import CPwdirCrypt
+import CPwdirSys
 
 /// A password or other secret: bytes in storage this type owns and wipes (explicit_bzero) on
 /// deinit. Never a `String`, so no copy is left behind in an immutable buffer.

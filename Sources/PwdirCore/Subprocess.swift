@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CPwdirCrypt
+import CPwdirSys
 
 /// A program run without a shell, with a clean environment and a time limit: the MTA for the
 /// command, the `pwdir` helper for the module. Safe inside a host process: other descriptors

@@ -4,7 +4,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CPwdirCrypt
+import CPwdirSys
 
 /// A failed system call: which call, on which path, and errno.
 public struct SystemError: Error, Equatable, CustomStringConvertible {

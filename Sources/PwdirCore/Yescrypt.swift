@@ -1,4 +1,5 @@
 import CPwdirCrypt
+import CPwdirSys
 
 /// yescrypt through libxcrypt, as pam_unix's passverify.c does it: crypt_gensalt_rn("$y$", cost),
 /// crypt_rn with a heap crypt_data wiped afterwards, constant-time comparison. A stored value

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import CPwdirSys
 import PwdirCore
 
 /// What the command can be asked to do, as named in refusals and in the audit trail.
@@ -97,9 +98,7 @@ struct Auditor {
 
     func record(actor: String, action: String, target: String?, result: String, detail: String? = nil) {
         let event = AuditEvent(time: systemNow(), actor: actor, action: action, target: target, result: result, detail: detail)
-        openlog("pwdir", LOG_PID, LOG_AUTHPRIV)
-        withVaList([event.syslogLine]) { vsyslog(result == "ok" ? LOG_NOTICE : LOG_WARNING, "%s", $0) }
-        closelog()
+        cpwdir_syslog(LOG_AUTHPRIV | (result == "ok" ? LOG_NOTICE : LOG_WARNING), "pwdir", event.syslogLine)
         // Nothing happened to a directory that does not exist: syslog only, and no file is
         // left behind.
         guard directory.exists else { return }

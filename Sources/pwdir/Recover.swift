@@ -1,5 +1,5 @@
 import ArgumentParser
-import CPwdirCrypt
+import CPwdirSys
 import Foundation
 import PwdirCore
 import PwdirMail

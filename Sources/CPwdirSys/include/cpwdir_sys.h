@@ -1,0 +1,51 @@
+// Why this shim exists: the libc pieces pwdir needs beyond Swift's Glibc module: some hide
+// behind feature macros it does not turn on (OFD locks, explicit_bzero, getrandom, closefrom in
+// posix_spawn), some are variadic (syslog), and spawning a child inside a PAM host must not
+// touch the host's signal state, which is easier to get right in C.
+#ifndef CPWDIR_SYS_H
+#define CPWDIR_SYS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/// explicit_bzero: wipes memory the compiler may not optimise away.
+void cpwdir_wipe(void *p, size_t n);
+
+/// getrandom(2) retried on EINTR and short reads; 0 on success, -1 on failure.
+int cpwdir_random(void *p, size_t n);
+
+/// fcntl open-file-description lock on the whole file (F_OFD_SETLK / F_OFD_SETLKW);
+/// `exclusive` picks a write lock, `wait` the blocking form. 0, or -1 with errno.
+int cpwdir_ofd_lock(int fd, int exclusive, int wait);
+
+/// fcntl(fd, F_OFD_SETLK, F_UNLCK).
+int cpwdir_ofd_unlock(int fd);
+
+
+/// Runs argv[0] (an absolute path) with `envp`, no shell: `input` on its stdin, stdout and
+/// stderr captured (truncated to their capacities), every other descriptor closed in the child,
+/// signal mask emptied and dispositions reset there; nothing of the caller's signal state is
+/// touched. Kills the child after `timeout_ms`. On return *status is the wait status, or -1
+/// when it could not be had (the caller ignores SIGCHLD: the child was reaped by the kernel),
+/// and *timed_out says whether it was killed. Returns 0, or -1 with errno when it could not
+/// be started.
+int cpwdir_spawn(char *const argv[], char *const envp[], const void *input, size_t input_len,
+                 int timeout_ms, char *out, size_t out_cap, size_t *out_len,
+                 char *err, size_t err_cap, size_t *err_len, int *status, int *timed_out);
+
+/// posix_spawn of argv[0] in a new session (POSIX_SPAWN_SETSID), `input` on its stdin (through
+/// a pipe, so nothing typed by a user shows in argv), stdout and stderr on /dev/null, other
+/// descriptors closed, signal mask empty and dispositions default; not waited for. For a
+/// short-lived parent that hands work to a background child. Returns the pid or -1.
+int cpwdir_spawn_background(char *const argv[], char *const envp[], const void *input, size_t input_len);
+
+/// Makes every uid and gid 0 and drops supplementary groups (a helper started by a setuid
+/// program such as su keeps the caller's real uid otherwise). 0, or -1 with errno.
+int cpwdir_become_root(void);
+
+/// openlog(ident, LOG_PID, facility) + syslog(priority, "%s", message) + closelog(): one line
+/// to syslog from a program (the module logs through pam_syslog instead). `facility_priority`
+/// is e.g. LOG_AUTHPRIV | LOG_NOTICE.
+void cpwdir_syslog(int facility_priority, const char *ident, const char *message);
+
+#endif
