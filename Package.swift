@@ -25,10 +25,11 @@ let package = Package(
         .target(name: "CPwdirSys"),
         .target(name: "CPwdirPAM", linkerSettings: [.linkedLibrary("pam")]),
         .target(name: "CPwdirQuality", linkerSettings: [.linkedLibrary("pwquality")]),
+        .target(name: "CPwdirRuntimeEnv"),
         .target(name: "PwdirCore", dependencies: ["CPwdirCrypt", "CPwdirSys", "CPwdirQuality"]),
         .target(
             name: "PamPwdir",
-            dependencies: ["PwdirCore", "CPwdirPAM"],
+            dependencies: ["PwdirCore", "CPwdirPAM", "CPwdirRuntimeEnv"],
             exclude: ["exports.map"],
             swiftSettings: [.unsafeFlags(["-static-stdlib"])],
             linkerSettings: [.unsafeFlags([
@@ -43,15 +44,18 @@ let package = Package(
         .executableTarget(
             name: "pwdir",
             dependencies: [
-                "PwdirCore", "PwdirMail", "CPwdirSys",
+                "PwdirCore", "PwdirMail",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "CSV", package: "CSV.swift"),
             ]
         ),
-        .executableTarget(name: "pwdir-bench", dependencies: ["PwdirCore", "CPwdirPAM", "PwdirTestSupport"]),
-        .target(name: "PwdirTestSupport", dependencies: ["PwdirCore", "CPwdirPAM"], path: "Tests/PwdirTestSupport"),
+        // A PAM application in a few lines (pam_start_confdir, a scripted conversation), for the
+        // bench and the tests.
+        .target(name: "PamHarness", dependencies: ["PwdirCore", "CPwdirPAM"]),
+        .executableTarget(name: "pwdir-bench", dependencies: ["PwdirCore", "CPwdirPAM", "PamHarness"]),
+        .target(name: "PwdirTestSupport", dependencies: ["PwdirCore", "PamHarness"], path: "Tests/PwdirTestSupport"),
         .testTarget(name: "PwdirCoreTests", dependencies: ["PwdirCore", "PwdirTestSupport"]),
-        .testTarget(name: "PwdirMailTests", dependencies: ["PwdirMail", "PwdirCore"]),
-        .testTarget(name: "PamModuleTests", dependencies: ["PwdirCore", "CPwdirPAM", "PwdirTestSupport"]),
+        .testTarget(name: "PwdirMailTests", dependencies: ["PwdirMail", "PwdirCore", "PwdirTestSupport"]),
+        .testTarget(name: "PamModuleTests", dependencies: ["PwdirCore", "CPwdirPAM", "PamHarness", "PwdirTestSupport"]),
     ]
 )

@@ -39,3 +39,38 @@ const char *cpwdir_pam_get_string_item(pam_handle_t *pamh, int item) {
     if (pam_get_item(pamh, item, &value) != PAM_SUCCESS) return NULL;
     return value;
 }
+
+// Bytes kept with the handle: a length, then the bytes.
+struct cpwdir_bytes {
+    size_t length;
+    unsigned char bytes[];
+};
+
+static void cpwdir_free_bytes(pam_handle_t *pamh, void *data, int error_status) {
+    (void)pamh;
+    (void)error_status;
+    if (data != NULL) {
+        struct cpwdir_bytes *b = data;
+        explicit_bzero(b, sizeof *b + b->length);
+        free(b);
+    }
+}
+
+int cpwdir_pam_set_bytes_data(pam_handle_t *pamh, const char *name, const void *bytes, size_t length) {
+    if (bytes == NULL) return pam_set_data(pamh, name, NULL, NULL);
+    struct cpwdir_bytes *copy = malloc(sizeof *copy + length);
+    if (copy == NULL) return PAM_BUF_ERR;
+    copy->length = length;
+    memcpy(copy->bytes, bytes, length);
+    int rc = pam_set_data(pamh, name, copy, cpwdir_free_bytes);
+    if (rc != PAM_SUCCESS) cpwdir_free_bytes(pamh, copy, rc);
+    return rc;
+}
+
+const void *cpwdir_pam_get_bytes_data(pam_handle_t *pamh, const char *name, size_t *length) {
+    const void *data = NULL;
+    if (pam_get_data(pamh, name, &data) != PAM_SUCCESS || data == NULL) return NULL;
+    const struct cpwdir_bytes *b = data;
+    *length = b->length;
+    return b->bytes;
+}

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -66,7 +67,7 @@ static long cpwdir_ms_now(void) {
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-int cpwdir_spawn(char *const argv[], char *const envp[], const void *input, size_t input_len,
+int cpwdir_spawn(char *const argv[], char *const envp[], int exec_fd, const void *input, size_t input_len,
                  int timeout_ms, char *out, size_t out_cap, size_t *out_len,
                  char *err, size_t err_cap, size_t *err_len, int *status, int *timed_out) {
     // stdin is a socket, not a pipe: writing to a child that exited gives EPIPE with
@@ -87,13 +88,21 @@ int cpwdir_spawn(char *const argv[], char *const envp[], const void *input, size
     posix_spawn_file_actions_adddup2(&fa, in_pipe[0], 0);
     posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
     posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
-    // The host's descriptors (sshd's sockets, say) must not leak into the child.
-    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    // The host's descriptors (sshd's sockets, say) must not leak into the child; the program's
+    // own descriptor, if any, is the one kept, as 3, and run through /proc/self/fd/3.
+    const char *path = argv[0];
+    if (exec_fd >= 0) {
+        posix_spawn_file_actions_adddup2(&fa, exec_fd, 3);
+        posix_spawn_file_actions_addclosefrom_np(&fa, 4);
+        path = "/proc/self/fd/3";
+    } else {
+        posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    }
     // Its own process group, so a timeout kills whatever it started too.
     cpwdir_spawn_attrs(&attr, POSIX_SPAWN_SETPGROUP);
     posix_spawnattr_setpgroup(&attr, 0);
     pid_t pid;
-    int rc = posix_spawn(&pid, argv[0], &fa, &attr, argv, envp);
+    int rc = posix_spawn(&pid, path, &fa, &attr, argv, envp);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     close(in_pipe[0]);
@@ -200,4 +209,25 @@ void cpwdir_syslog(int facility_priority, const char *ident, const char *message
     openlog(ident, LOG_PID, facility_priority & LOG_FACMASK);
     syslog(facility_priority, "%s", message);
     closelog();
+}
+
+int cpwdir_critical_enter(struct cpwdir_critical *saved) {
+    sigset_t stops;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGTSTP);
+    sigaddset(&stops, SIGTTIN);
+    sigaddset(&stops, SIGTTOU);
+    pthread_sigmask(SIG_BLOCK, &stops, &saved->mask);
+    saved->ids_changed = 0;
+    if (getresuid(&saved->ruid, &saved->euid, &saved->suid) == 0 && saved->euid == 0 &&
+        (saved->ruid != 0 || saved->suid != 0) && setresuid(0, 0, 0) == 0) {
+        saved->ids_changed = 1;
+    }
+    return 0;
+}
+
+void cpwdir_critical_leave(const struct cpwdir_critical *saved) {
+    // euid is still 0 here, so any ids may be set back.
+    if (saved->ids_changed) (void)setresuid(saved->ruid, saved->euid, saved->suid);
+    pthread_sigmask(SIG_SETMASK, &saved->mask, NULL);
 }

@@ -100,6 +100,14 @@ public final class PamFixture: @unchecked Sendable {
     public var config: String { root + "/pwdir.conf" }
     public var confdir: String { root + "/pam.d" }
     public var directory: DirectoryFile { DirectoryFile(path: db) }
+    public var tallies: TallyFolder { TallyFolder(directoryPath: db) }
+    public var store: FileAccountStore { FileAccountStore(path: db) }
+
+    /// The tally of `user` as the module left it.
+    public func tally(_ user: String) throws(PwdirError) -> Tally { try tallies.read(user) }
+
+    /// Replaces the tally of `user` (a test setting up failures, a lock or a recovery code).
+    public func setTally(_ user: String, _ tally: Tally) throws(PwdirError) { try tallies.make(user, tally) }
 
     /// `moduleArguments` are added to every line (e.g. "nodelay").
     public init(moduleArguments: [String] = ["nodelay"], settings: String = "") throws {
@@ -144,6 +152,7 @@ public final class PamFixture: @unchecked Sendable {
             records.append(r)
             records.sort { $0.login.utf8.lexicographicallyPrecedes($1.login.utf8) }
         }
+        try tallies.make(login, Tally())
     }
 
     public func client(_ user: String?, answers: [String] = []) throws -> PamClient {
@@ -159,7 +168,7 @@ public final class PamFixture: @unchecked Sendable {
 
     public static var packageRoot: String {
         var path = "\(#filePath)"
-        for _ in 0..<3 { path = Paths.folder(of: path) }  // Tests/PwdirTestSupport/Support.swift
+        for _ in 0..<3 { path = FilePathText.folder(of: path) }  // Sources/PamHarness/PamHarness.swift
         return path
     }
 

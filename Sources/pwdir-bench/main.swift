@@ -6,7 +6,7 @@ import Glibc
 #endif
 import CPwdirPAM
 import PwdirCore
-import PwdirTestSupport
+import PamHarness
 
 let rounds = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 15 : 15
 let password = "Correct-Horse-42"

@@ -2,6 +2,7 @@
 // module's logic with a scripted host and an injected clock: windows and expiry are tested by
 // moving `now`, never by sleeping.
 import PwdirCore
+import PamHarness
 import PwdirTestSupport
 import XCTest
 
@@ -23,8 +24,8 @@ final class LockoutPolicyTests: XCTestCase {
         return (r, host)
     }
 
-    func tally(_ f: PamFixture, _ user: String) throws -> FailureTally {
-        try TallyStore(directory: f.directory).read(user)
+    func tally(_ f: PamFixture, _ user: String) throws -> Tally {
+        try f.tally(user)
     }
 
     func testThreeWrongPasswordsLockAndTheRightOneIsThenRefused() throws {
@@ -39,7 +40,7 @@ final class LockoutPolicyTests: XCTestCase {
         XCTAssertEqual(login(f, "ana", "wrong", at: t0 + 11).0, .maxTries, "same answer for a wrong one")
         XCTAssertEqual(try tally(f, "ana").failures.count, 3, "failures on a locked account do not extend it")
 
-        try TallyStore(directory: f.directory).reset("ana")  // what pwdir unlock does
+        try f.setTally("ana", Tally())  // what pwdir unlock does
         XCTAssertEqual(login(f, "ana", good, at: t0 + 12).0, .success)
     }
 

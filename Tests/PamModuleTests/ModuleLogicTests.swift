@@ -1,40 +1,9 @@
 // The module's logic driven by a scripted fake host (no libpam): every prompt expected is
 // asked, in order, and every answer is used.
 import PwdirCore
+import PamHarness
 import PwdirTestSupport
 import XCTest
-
-final class FakeHost: ModuleHost {
-    var script: [(prompt: String, answer: String?)]
-    var told: [(String, Bool)] = []
-    var logs: [(LogPriority, String)] = []
-    var authToken: SecretBytes?
-    var oldAuthToken: SecretBytes?
-    var authenticatedUser: String?
-    var callerIsRoot = false
-    var service = "fake"
-
-    init(_ script: [(String, String?)]) {
-        self.script = script.map { (prompt: $0.0, answer: $0.1) }
-    }
-
-    func askSecret(_ prompt: String) -> SecretBytes? {
-        guard !script.isEmpty else {
-            XCTFail("unexpected prompt '\(prompt)'")
-            return nil
-        }
-        let step = script.removeFirst()
-        XCTAssertEqual(prompt, step.prompt)
-        return step.answer.map { SecretBytes(Array($0.utf8)) }
-    }
-
-    func tell(_ text: String, isError: Bool) { told.append((text, isError)) }
-    func log(_ priority: LogPriority, _ message: String) { logs.append((priority, message)) }
-
-    func assertScriptUsed(file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertTrue(script.isEmpty, "prompts not asked: \(script.map(\.prompt))", file: file, line: line)
-    }
-}
 
 final class ModuleLogicTests: XCTestCase {
     let good = "Correct-Horse-42"

@@ -1,4 +1,5 @@
 import PwdirCore
+import PwdirTestSupport
 import XCTest
 
 /// Strict decoding: every malformed file is a `.directoryCorrupt` naming the right line.

@@ -1,4 +1,5 @@
 import PwdirCore
+import PwdirTestSupport
 import XCTest
 
 /// `DirectoryCodec.lookup`: binary search over the mapped file.

@@ -1,4 +1,5 @@
 import PwdirCore
+import PwdirTestSupport
 import XCTest
 
 /// `DirectoryCodec.encode` / `decode`: what goes in comes out, byte for byte, whatever the values.

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import PwdirCore
+import PwdirTestSupport
 import XCTest
 
 /// Adds one user through the update recipe.
@@ -56,8 +57,8 @@ final class DirectoryFileTests: XCTestCase {
         try writeFile(dir.path, [])
         XCTAssertEqual(caught { () throws(PwdirError) in try dir.create() }, .directoryExists(dir.path))
         XCTAssertEqual(readFile(dir.path), [])
-        let other = DirectoryFile(path: Paths.folder(of: dir.path) + "/link")
-        let target = Paths.folder(of: dir.path) + "/target"
+        let other = DirectoryFile(path: FilePathText.folder(of: dir.path) + "/link")
+        let target = FilePathText.folder(of: dir.path) + "/target"
         XCTAssertEqual(symlink(target, other.path), 0)
         XCTAssertEqual(caught { () throws(PwdirError) in try other.create() }, .directoryExists(other.path))
         XCTAssertFalse(exists(target), "nothing written through the link")
@@ -67,10 +68,10 @@ final class DirectoryFileTests: XCTestCase {
         let folder = try makeTempFolder()
         let dir = DirectoryFile(path: folder + "/no/such/folder/users")
         let error = caught { () throws(PwdirError) in try dir.create() }
-        guard case let .invalidValue(_, reason)? = error, reason.contains(Paths.folder(of: dir.path) + " does not exist") else {
+        guard case let .folderMissing(missing)? = error, missing == FilePathText.folder(of: dir.path) else {
             return XCTFail("expected an error naming the missing folder, got \(String(describing: error))")
         }
-        XCTAssertFalse(exists(Paths.folder(of: dir.path)), "no folder is made")
+        XCTAssertFalse(exists(FilePathText.folder(of: dir.path)), "no folder is made")
     }
 
     // MARK: load and lookup

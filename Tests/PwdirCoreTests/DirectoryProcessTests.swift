@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import PwdirCore
+import PwdirTestSupport
 import XCTest
 
 /// The update recipe across processes, with the built `pwdir` command as the other writers:

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import PwdirCore
+import PwdirTestSupport
 import XCTest
 
 /// `GeneralizedTime`: `YYYYMMDDHHMMSSZ` in UTC, both ways.

@@ -1,4 +1,5 @@
 import PwdirCore
+import PwdirTestSupport
 import XCTest
 
 /// `LoginName.validate`: 1 to 64 of letters, digits, `.`, `_`, `-`, `@`, not starting with `-` or `.`.

@@ -1,4 +1,5 @@
 import PwdirCore
+import PwdirTestSupport
 import XCTest
 
 /// `MailAddress.validate`: one plain `local@domain`, nothing that could inject a header.

@@ -1,5 +1,6 @@
 import Foundation
 import PwdirCore
+import PwdirTestSupport
 import XCTest
 
 /// `PasswordGenerator`, `PasswordPolicy`, `SecretBytes` and the constant-time comparisons.

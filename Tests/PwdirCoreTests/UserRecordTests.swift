@@ -1,4 +1,5 @@
 import PwdirCore
+import PwdirTestSupport
 import XCTest
 
 /// `UserRecord`: attribute access and the typed views the module and the command rely on.

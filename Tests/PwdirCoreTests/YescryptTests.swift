@@ -1,4 +1,5 @@
 import PwdirCore
+import PwdirTestSupport
 import XCTest
 
 func secret(_ s: String) -> SecretBytes { SecretBytes(Array(s.utf8)) }

@@ -1,6 +1,7 @@
 import Foundation
 import PwdirCore
 import PwdirMail
+import PwdirTestSupport
 import XCTest
 
 final class MailMessageTests: XCTestCase {
@@ -159,7 +160,7 @@ final class MailMessageTests: XCTestCase {
 
     func testSubjectControlCharactersRefused() {
         for subject in ["a\rb", "a\nb", "a\r\nBcc: x@y.example", "tab\there", "nul\u{0}", "del\u{7F}", "esc\u{1B}[31m"] {
-            let error = caughtError { () throws(PwdirError) in
+            let error = caught { () throws(PwdirError) in
                 try MailMessage(from: "p@example.org", to: "a@b.example", subject: subject, body: "b").encoded(date: 0, host: "h")
             }
             guard case let .invalidValue(field, _)? = error else {
@@ -176,7 +177,7 @@ final class MailMessageTests: XCTestCase {
             "a@b.example, x@y.example", "Ana <a@b.example>", "a@b.example\u{0}", "", "nobody",
         ]
         for address in hostile {
-            let toError = caughtError { () throws(PwdirError) in
+            let toError = caught { () throws(PwdirError) in
                 try MailMessage(from: "p@example.org", to: address, subject: "s", body: "b").encoded(date: 0, host: "h")
             }
             guard case let .invalidValue(field, _)? = toError else {
@@ -184,7 +185,7 @@ final class MailMessageTests: XCTestCase {
                 continue
             }
             XCTAssertEqual(field, "recipient")
-            let fromError = caughtError { () throws(PwdirError) in
+            let fromError = caught { () throws(PwdirError) in
                 try MailMessage(from: address, to: "a@b.example", subject: "s", body: "b").encoded(date: 0, host: "h")
             }
             guard case let .invalidValue(fromField, _)? = fromError else {

@@ -1,6 +1,7 @@
 import Foundation
 import PwdirCore
 import PwdirMail
+import PwdirTestSupport
 import XCTest
 
 final class MailTemplatesTests: XCTestCase {
@@ -86,7 +87,7 @@ final class MailTemplatesTests: XCTestCase {
             XCTAssertTrue(mail.body.contains("p<a>&s\"s'w=d"), mail.body)
             XCTAssertFalse(mail.body.contains("&amp;") || mail.body.contains("&lt;") || mail.body.contains("&quot;") || mail.body.contains("&#39;"), mail.body)
         }
-        let dir = try temporaryFolder(self)
+        let dir = try makeTempFolder()
         try "Subject: Hi {{full_name}}\n\n{{full_name}}|{{{full_name}}}|{{&full_name}}|{{password}}\n".write(toFile: dir + "/credentials.en.mustache", atomically: true, encoding: .utf8)
         let mail = try MailTemplates(directory: dir).render(.credentials, language: .en, values: v)
         XCTAssertEqual(mail.subject, "Hi Ana <&> O'Brien \"Q\"")
@@ -104,7 +105,7 @@ final class MailTemplatesTests: XCTestCase {
 
     /// templates_dir/NAME.LANG.mustache replaces that one mail only; CRLF files are accepted.
     func testOverrideDirectory() throws {
-        let dir = try temporaryFolder(self)
+        let dir = try makeTempFolder()
         try "Subject: Welcome, {{full_name}}, to {{host}}\n\nlogin={{login}}\nname={{full_name}}\npassword={{password}}\nhost={{host}}\nexpires={{expires}}\n{{#must_change}}change it{{/must_change}}\n"
             .write(toFile: dir + "/credentials.en.mustache", atomically: true, encoding: .utf8)
         try "Subject: Code {{code}}\r\n\r\nCode: {{code}}\r\nJusqu'au {{expires}}\r\n".write(toFile: dir + "/recovery-code.fr.mustache", atomically: true, encoding: .utf8)
@@ -126,7 +127,7 @@ final class MailTemplatesTests: XCTestCase {
     }
 
     func testTemplateWithoutSubjectRefused() throws {
-        let dir = try temporaryFolder(self)
+        let dir = try makeTempFolder()
         let bad = [
             "Hello {{full_name}}\n\nYour password: {{password}}\n",  // no Subject line
             "Subject: hi\nno empty line after the subject",          // no empty line
@@ -136,7 +137,7 @@ final class MailTemplatesTests: XCTestCase {
         ]
         for text in bad {
             try text.write(toFile: dir + "/credentials.en.mustache", atomically: true, encoding: .utf8)
-            let error = caughtError { () throws(PwdirError) in
+            let error = caught { () throws(PwdirError) in
                 try MailTemplates(directory: dir).render(.credentials, language: .en, values: values)
             }
             guard case let .invalidValue(field, reason)? = error else {
@@ -150,7 +151,7 @@ final class MailTemplatesTests: XCTestCase {
     }
 
     func testUnreadableTemplateRefused() throws {
-        let dir = try temporaryFolder(self)
+        let dir = try makeTempFolder()
         try Data([0x53, 0x75, 0x62, 0xFF, 0xFE, 0x0A]).write(to: URL(fileURLWithPath: dir + "/credentials.en.mustache"))
         XCTAssertThrowsError(try MailTemplates(directory: dir).render(.credentials, language: .en, values: values))
     }

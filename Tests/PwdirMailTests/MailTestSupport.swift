@@ -1,5 +1,6 @@
 import Foundation
 import PwdirCore
+import PwdirTestSupport
 import XCTest
 
 /// Decoders written here, independently of the code under test, to check what it encodes.
@@ -70,28 +71,4 @@ enum MailDecode {
         }
         return value
     }
-}
-
-/// Runs `body`, returning the typed error it threw (nil if none).
-func caughtError<T>(_ body: () throws(PwdirError) -> T) -> PwdirError? {
-    do {
-        _ = try body()
-        return nil
-    } catch {
-        return error
-    }
-}
-
-/// A fresh temporary folder, removed at the end of the test.
-func temporaryFolder(_ test: XCTestCase) throws -> String {
-    let path = NSTemporaryDirectory() + "pwdir-mailtests-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
-    return path
-}
-
-func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }

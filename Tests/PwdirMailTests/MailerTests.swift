@@ -1,6 +1,7 @@
 import Foundation
 import PwdirCore
 import PwdirMail
+import PwdirTestSupport
 import XCTest
 
 /// `Mailer`: rendering for a user, and how the mail command's outcome becomes an error. The
@@ -30,7 +31,7 @@ final class MailerTests: XCTestCase {
 
     /// The message on stdin is addressed to the user's recipient, in the user's language.
     func testSendRendersForTheUserAndPipesTheMessage() throws {
-        let dir = try temporaryFolder(self)
+        let dir = try makeTempFolder()
         let out = dir + "/message"
         let mailer = Mailer(settings: settings(["/bin/sh", "-c", "cat >\"$0\"", out]), host: "vm.example")
         let to = try mailer.send(.credentials, to: zoe(), values: ["password": "Xy7Kp9Qr2Ab4", "must_change": true], now: 0)
@@ -50,7 +51,7 @@ final class MailerTests: XCTestCase {
     /// The user's language wins over `lang`; without one, `lang` applies; without a full name,
     /// the login greets.
     func testLanguageFallbackAndFullNameFallback() throws {
-        let dir = try temporaryFolder(self)
+        let dir = try makeTempFolder()
         let out = dir + "/message"
         var ana = UserRecord(login: "ana")
         ana.mail = "ana@corp.example"
@@ -65,13 +66,13 @@ final class MailerTests: XCTestCase {
     }
 
     func testNoRecipientNothingRun() throws {
-        let dir = try temporaryFolder(self)
+        let dir = try makeTempFolder()
         let marker = dir + "/ran"
         var ghost = UserRecord(login: "ghost")
         ghost.mail = "ghost@fict.example"
         ghost.hasNoMailbox = true
         let mailer = Mailer(settings: settings(["/bin/sh", "-c", "touch \"$0\"", marker]), host: "vm")
-        let error = caughtError { () throws(PwdirError) in try mailer.send(.credentials, to: ghost, values: [:], now: 0) }
+        let error = caught { () throws(PwdirError) in try mailer.send(.credentials, to: ghost, values: [:], now: 0) }
         guard case let .invalidValue(field, _)? = error else { return XCTFail("sent to a no-mailbox user") }
         XCTAssertEqual(field, "recipient")
         XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "the mail command ran")
@@ -79,7 +80,7 @@ final class MailerTests: XCTestCase {
 
     func testFailingCommandSaysWhatTheMTASaid() {
         let mailer = Mailer(settings: settings(["/bin/sh", "-c", "cat >/dev/null; echo '550 5.1.1 mailbox unavailable' >&2; exit 1"]), host: "vm")
-        let error = caughtError { () throws(PwdirError) in
+        let error = caught { () throws(PwdirError) in
             try mailer.deliver(MailMessage(from: "pwdir@example.org", to: "ana@corp.example", subject: "s", body: "b"), now: 0)
         }
         guard case let .mail(reason)? = error else { return XCTFail("no mail error: \(String(describing: error))") }
@@ -90,16 +91,16 @@ final class MailerTests: XCTestCase {
 
     func testTimeoutAndSignalReported() {
         let slow = Mailer(settings: settings(["/bin/sleep", "30"], timeout: 1), host: "vm")
-        let start = monotonicSeconds()
-        let error = caughtError { () throws(PwdirError) in
+        let start = (Double(monotonicNanoseconds()) / 1e9)
+        let error = caught { () throws(PwdirError) in
             try slow.deliver(MailMessage(from: "pwdir@example.org", to: "ana@corp.example", subject: "s", body: "b"), now: 0)
         }
-        XCTAssertLessThan(monotonicSeconds() - start, 2.5)
+        XCTAssertLessThan((Double(monotonicNanoseconds()) / 1e9) - start, 2.5)
         guard case let .mail(reason)? = error else { return XCTFail("a hung mail command was not an error") }
         XCTAssertTrue(reason.contains("did not finish within 1 s") && reason.contains("mail_timeout"), reason)
 
         let killed = Mailer(settings: settings(["/bin/sh", "-c", "kill -KILL $$"]), host: "vm")
-        let error2 = caughtError { () throws(PwdirError) in
+        let error2 = caught { () throws(PwdirError) in
             try killed.deliver(MailMessage(from: "pwdir@example.org", to: "ana@corp.example", subject: "s", body: "b"), now: 0)
         }
         guard case let .mail(reason2)? = error2 else { return XCTFail("a killed mail command was not an error") }
@@ -108,7 +109,7 @@ final class MailerTests: XCTestCase {
 
     /// An invalid message never reaches the command.
     func testInvalidMessageNotHandedOver() throws {
-        let dir = try temporaryFolder(self)
+        let dir = try makeTempFolder()
         let marker = dir + "/ran"
         let mailer = Mailer(settings: settings(["/bin/sh", "-c", "touch \"$0\"", marker]), host: "vm")
         XCTAssertThrowsError(try mailer.deliver(MailMessage(from: "pwdir@example.org", to: "a@b.example\r\nBcc: x@y.example", subject: "s", body: "b"), now: 0))

@@ -1,5 +1,6 @@
 import PwdirCore
 import PwdirMail
+import PwdirTestSupport
 import XCTest
 
 /// PRODUCT.md "Mail recipients": the recovery email if set, else the email unless it is marked
@@ -29,13 +30,13 @@ final class RecipientsTests: XCTestCase {
         XCTAssertEqual(try user(mail: "ana@corp.example").requireMailRecipient(), "ana@corp.example")
         XCTAssertEqual(try user(mail: "ana@fict.example", recovery: "ana@home.example", noMailbox: true).requireMailRecipient(), "ana@home.example")
 
-        let fictitious = caughtError { () throws(PwdirError) in try user(mail: "ana@fict.example", noMailbox: true).requireMailRecipient() }
+        let fictitious = caught { () throws(PwdirError) in try user(mail: "ana@fict.example", noMailbox: true).requireMailRecipient() }
         guard case let .invalidValue(field, reason)? = fictitious else { return XCTFail("no error for a no-mailbox user") }
         XCTAssertEqual(field, "recipient")
         XCTAssertTrue(reason.contains("no mailbox") && reason.contains("--recovery-email"), reason)
         XCTAssertEqual(fictitious?.exitStatus, 2)
 
-        let nothing = caughtError { () throws(PwdirError) in try user().requireMailRecipient() }
+        let nothing = caught { () throws(PwdirError) in try user().requireMailRecipient() }
         guard case let .invalidValue(_, reason2)? = nothing else { return XCTFail("no error for a user without address") }
         XCTAssertTrue(reason2.contains("no email and no recovery email") && reason2.contains("pwdir user modify ana --recovery-email"), reason2)
     }

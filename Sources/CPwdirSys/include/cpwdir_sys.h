@@ -5,6 +5,7 @@
 #ifndef CPWDIR_SYS_H
 #define CPWDIR_SYS_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -25,11 +26,13 @@ int cpwdir_ofd_unlock(int fd);
 /// Runs argv[0] (an absolute path) with `envp`, no shell: `input` on its stdin, stdout and
 /// stderr captured (truncated to their capacities), every other descriptor closed in the child,
 /// signal mask emptied and dispositions reset there; nothing of the caller's signal state is
-/// touched. Kills the child after `timeout_ms`. On return *status is the wait status, or -1
-/// when it could not be had (the caller ignores SIGCHLD: the child was reaped by the kernel),
-/// and *timed_out says whether it was killed. Returns 0, or -1 with errno when it could not
-/// be started.
-int cpwdir_spawn(char *const argv[], char *const envp[], const void *input, size_t input_len,
+/// touched. With `exec_fd` >= 0, the program run is the file open on that descriptor (checked
+/// by the caller, so the path cannot be swapped between the check and the exec) and argv[0] is
+/// only the name it is given. Kills the child after `timeout_ms`. On return *status is the wait
+/// status, or -1 when it could not be had (the caller ignores SIGCHLD: the child was reaped by
+/// the kernel), and *timed_out says whether it was killed. Returns 0, or -1 with errno when it
+/// could not be started.
+int cpwdir_spawn(char *const argv[], char *const envp[], int exec_fd, const void *input, size_t input_len,
                  int timeout_ms, char *out, size_t out_cap, size_t *out_len,
                  char *err, size_t err_cap, size_t *err_len, int *status, int *timed_out);
 
@@ -47,5 +50,21 @@ int cpwdir_become_root(void);
 /// to syslog from a program (the module logs through pam_syslog instead). `facility_priority`
 /// is e.g. LOG_AUTHPRIV | LOG_NOTICE.
 void cpwdir_syslog(int facility_priority, const char *ident, const char *message);
+
+/// What cpwdir_critical_enter changed, for cpwdir_critical_leave to put back.
+struct cpwdir_critical {
+    sigset_t mask;
+    uid_t ruid, euid, suid;
+    int ids_changed;
+};
+
+/// Makes the calling thread hard to stop while it holds a lock others wait for: blocks the
+/// job-control stop signals (SIGTSTP, SIGTTIN, SIGTTOU: a terminal sends them whatever the
+/// ids), and, in a process running with euid 0 for another real user (a setuid program such as
+/// su), makes every uid 0 so that user can no longer send it SIGSTOP. Always returns 0.
+int cpwdir_critical_enter(struct cpwdir_critical *saved);
+
+/// Puts back the uids and the signal mask saved by cpwdir_critical_enter.
+void cpwdir_critical_leave(const struct cpwdir_critical *saved);
 
 #endif

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The settings of `pwdir.conf`: `key = value` lines, `#` comments, in the style of
 /// faillock.conf and pwquality.conf. One parser serves the module and the command.
 public struct Settings: Equatable, Sendable {
@@ -145,34 +141,17 @@ public struct Settings: Equatable, Sendable {
     /// Reads and parses the settings file. A missing file means the defaults (as for
     /// faillock.conf); an unreadable or malformed one is an error.
     public static func load(path: String) throws(PwdirError) -> (Settings, warnings: [String]) {
-        let fd: Int32
-        do {
-            fd = try Sys.open(path, O_RDONLY)
-        } catch {
-            if error.code == ENOENT { return (Settings(), []) }
-            throw .system(error)
-        }
-        defer { Sys.close(fd) }
-        let bytes: [UInt8]
-        do {
-            let st = try Sys.fstat(fd, path)
-            // It names a command root runs and files root writes: root's (or ours), and
-            // writable by nobody else.
-            try AtomicFile.checkSafe(st, path: path)
-            bytes = try Sys.readAll(fd, path, sizeHint: Int(st.st_size))
-        } catch { throw PwdirError(error) }
+        // It names a command root runs and files root writes: root's (or ours), and writable
+        // by nobody else (FileSafety); a FIFO put in its place is refused, not waited on.
+        guard let bytes = try FileSafety.read(path) else { return (Settings(), []) }
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw .settings(path: path, line: 0, reason: "not valid UTF-8")
         }
         return try parse(text, path: path)
     }
 
-    public static func hostName() -> String {
-        var buf = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buf, buf.count - 1) == 0 else { return "localhost" }
-        let name = String(cBuffer: buf)
-        return name.isEmpty ? "localhost" : name
-    }
+    /// gethostname(2): no DNS lookup.
+    public static func hostName() -> String { Sys.hostName() }
 }
 
 extension StringProtocol {
@@ -186,26 +165,5 @@ extension StringProtocol {
             if scalars[prev] == " " || scalars[prev] == "\t" || scalars[prev] == "\r" { end = prev } else { break }
         }
         return String(String.UnicodeScalarView(scalars[start..<end]))
-    }
-}
-
-/// Mail addresses as pwdir accepts them: one plain `local@domain`, no display name, no spaces,
-/// no control characters (so no header can be injected through one).
-public enum MailAddress {
-    public static func validate(_ address: String, field: String) throws(PwdirError) {
-        let bytes = Array(address.utf8)
-        func bad(_ reason: String) -> PwdirError { .invalidValue(field: field, reason: "'\(PwdirError.printable(address))' \(reason)") }
-        if bytes.isEmpty || bytes.count > 254 { throw bad("must be 1 to 254 characters") }
-        guard let at = bytes.lastIndex(of: UInt8(ascii: "@")), at > 0, at < bytes.count - 1 else {
-            throw bad("is not an address of the form name@domain")
-        }
-        for b in bytes where b <= 0x20 || b == 0x7F || b >= 0x80 || "<>()[]\\,;:\"".utf8.contains(b) {
-            throw bad("contains a character not allowed in an address")
-        }
-        if bytes[..<at].contains(UInt8(ascii: "@")) { throw bad("contains more than one '@'") }
-        let domain = bytes[(at + 1)...]
-        if !domain.contains(UInt8(ascii: ".")) && domain != Array("localhost".utf8)[...] {
-            throw bad("has no dot in its domain")
-        }
     }
 }

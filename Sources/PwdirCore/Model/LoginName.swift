@@ -22,6 +22,12 @@ public enum LoginName {
         do { try validate(name); return true } catch { return false }
     }
 
+    /// Logins are matched exactly (as Unix logins are), but two that differ only in letter case
+    /// look like one person: pwdir refuses to create the second.
+    public static func sameIgnoringCase(_ a: String, _ b: String) -> Bool {
+        a.utf8.count == b.utf8.count && zip(a.utf8, b.utf8).allSatisfy { ($0 | 0x20) == ($1 | 0x20) || $0 == $1 }
+    }
+
     static func isAllowed(_ b: UInt8) -> Bool {
         switch b {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),

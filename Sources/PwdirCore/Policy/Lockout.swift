@@ -1,86 +1,16 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// Failed logins of one user, kept apart from the directory (`users.tally/LOGIN`) so that a
-/// failure rewrites one small file, whatever the number of users. Persistent (unlike
-/// faillock's /run), root-owned, replaced atomically under `users.tally/.lock`, so parallel
-/// failures are all counted and readers never see half a record.
-///
-///     pwdir-tally 1
-///     failure=1800000000
-///     failure=1800000004
-///     locked=1800000004
-public struct FailureTally: Equatable, Sendable {
-    /// Times of the recent failures, oldest first.
-    public var failures: [Int64] = []
-    /// When the failures locked the account, if they did.
-    public var lockedTime: Int64?
-    /// An outstanding self-service recovery code, if any (kept here: it changes as rarely and
-    /// under the same rules as the failure count).
-    public var recovery: RecoveryCode?
-
-    public init(failures: [Int64] = [], lockedTime: Int64? = nil, recovery: RecoveryCode? = nil) {
-        self.failures = failures
-        self.lockedTime = lockedTime
-        self.recovery = recovery
-    }
-
-    public var isEmpty: Bool { failures.isEmpty && lockedTime == nil && recovery == nil }
-
-    static let header = "pwdir-tally 1"
-
-    func encode() -> [UInt8] {
-        var s = Self.header + "\n"
-        for t in failures { s += "failure=\(t)\n" }
-        if let lockedTime { s += "locked=\(lockedTime)\n" }
-        if let r = recovery { s += "code=\(r.hash)\ncodeSent=\(r.sent)\ncodeExpires=\(r.expires)\ncodeTries=\(r.tries)\n" }
-        return Array(s.utf8)
-    }
-
-    static func decode(_ bytes: [UInt8], path: String) throws(PwdirError) -> FailureTally {
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw .directoryCorrupt(path: path, line: 1, reason: "not valid UTF-8")
-        }
-        var tally = FailureTally()
-        var code: String?, sent: Int64?, expires: Int64?, tries: Int?
-        var lineNumber = 0
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        for line in lines.dropLast() {  // the last element follows the final newline
-            lineNumber += 1
-            func bad(_ why: String) -> PwdirError { .directoryCorrupt(path: path, line: lineNumber, reason: why + "; 'pwdir unlock' resets it") }
-            if lineNumber == 1 {
-                guard line == header else { throw bad("not a pwdir tally (the first line must be '\(header)')") }
-                continue
-            }
-            if line.hasPrefix("failure="), let t = Int64(line.dropFirst(8)) { tally.failures.append(t) }
-            else if line.hasPrefix("locked="), let t = Int64(line.dropFirst(7)) { tally.lockedTime = t }
-            else if line.hasPrefix("code="), Yescrypt.isWellFormed(String(line.dropFirst(5))) { code = String(line.dropFirst(5)) }
-            else if line.hasPrefix("codeSent="), let t = Int64(line.dropFirst(9)) { sent = t }
-            else if line.hasPrefix("codeExpires="), let t = Int64(line.dropFirst(12)) { expires = t }
-            else if line.hasPrefix("codeTries="), let n = Int(line.dropFirst(10)) { tries = n }
-            else { throw bad("unreadable line") }
-        }
-        if let code, let sent, let expires, let tries {
-            tally.recovery = RecoveryCode(hash: code, sent: sent, expires: expires, tries: tries)
-        } else if code != nil || sent != nil || expires != nil || tries != nil {
-            throw .directoryCorrupt(path: path, line: lineNumber, reason: "incomplete recovery code; 'pwdir unlock' resets it")
-        }
-        guard lineNumber >= 1, lines.last == "" else {
-            throw .directoryCorrupt(path: path, line: max(lineNumber, 1), reason: "truncated tally; 'pwdir unlock' resets it")
-        }
-        return tally
-    }
-}
-
 /// The lockout rules, as faillock.conf states them: `deny` failures in a row, counted over
 /// `fail_interval` seconds, lock the account; the lock lifts after `unlock_time` seconds (never
-/// when 0) or when an administrator unlocks it. Pure functions of the tally, the settings and
-/// the time.
+/// when 0) or when an administrator unlocks it. Attempts in flight count against `deny` before
+/// their hash runs, so parallel guesses can never exceed it. Pure functions of the tally, the
+/// settings and the time; no arithmetic here can trap, whatever a tally holds.
 public struct Lockout: Sendable {
     public let deny: Int
     public let unlockTime: Int64
     public let failInterval: Int64
+
+    /// An attempt in flight for longer than this (its process stopped or killed) counts as a
+    /// failure: whoever made it may have learnt the answer.
+    public static let pendingSeconds: Int64 = 15
 
     public init(settings: Settings) {
         deny = settings.deny
@@ -88,146 +18,113 @@ public struct Lockout: Sendable {
         failInterval = settings.failInterval
     }
 
+    /// The tally as it stands at `now`: times ahead of the clock are brought back to `now` (a
+    /// clock that jumped back never makes a lock or a window last longer than its limit from the
+    /// moment it is noticed); attempts in flight for too long become failures; when the account
+    /// was reset (an administrator's unlock or new password: `generation` above the tally's),
+    /// its failures and failure lock are forgotten and the tally catches up. No clock is
+    /// involved in the reset, so a failure made the same second as an unlock still counts.
+    public func normalized(_ tally: Tally, now: Int64, generation: UInt64) -> Tally {
+        var t = tally
+        if generation > t.generation {
+            t = t.cleared
+            t.generation = generation
+        }
+        for i in t.attempts.indices {
+            if t.attempts[i].time > now { t.attempts[i].time = now }
+            if t.attempts[i].isPending, now &- t.attempts[i].time >= Self.pendingSeconds { t.attempts[i].nonce = 0 }
+        }
+        if t.overflowNewest > now { t.overflowNewest = now }
+        if let locked = t.lockedTime, locked > now { t.lockedTime = now }
+        if t.lockedTime != nil && !isLocked(t, now: now) {
+            // A timed lock that lifted starts a fresh count.
+            t = t.cleared
+        }
+        return t
+    }
+
     /// When a failure lock in `tally` ends (nil: only an administrator ends it).
-    public func lockedUntil(_ tally: FailureTally) -> Int64? {
+    public func lockedUntil(_ tally: Tally) -> Int64? {
         guard let locked = tally.lockedTime, unlockTime > 0 else { return nil }
-        return locked + unlockTime
+        let (until, overflow) = locked.addingReportingOverflow(unlockTime)
+        return overflow ? Int64.max : until
     }
 
     /// True while `tally` holds a lock that has not lifted by `now`.
-    public func isLocked(_ tally: FailureTally, now: Int64) -> Bool {
+    public func isLocked(_ tally: Tally, now: Int64) -> Bool {
         guard tally.lockedTime != nil else { return false }
         if let until = lockedUntil(tally) { return now < until }
         return true
     }
 
-    /// Failures that still count at `now` (0 once a timed lock has lifted).
-    public func countingFailures(_ tally: FailureTally, now: Int64) -> Int {
-        if tally.lockedTime != nil && !isLocked(tally, now: now) { return 0 }
-        if failInterval == 0 { return tally.failures.count }
-        return tally.failures.filter { $0 > now - failInterval }.count
+    /// Failures that still count at `now`. Failures beyond the 64 kept one by one count while
+    /// the newest of them does (never fewer than really happened).
+    public func countingFailures(_ tally: Tally, now: Int64) -> Int {
+        let counted = tally.attempts.reduce(0) { n, a in
+            n + (!a.isPending && inWindow(a.time, now: now) ? 1 : 0)
+        }
+        return counted &+ (tally.overflow > 0 && inWindow(tally.overflowNewest, now: now) ? tally.overflow : 0)
     }
 
-    /// The tally after one more failure at `now`; failures on a locked account are not
-    /// added (they do not extend the lock), a lifted lock starts a fresh count.
-    public func recordingFailure(_ tally: FailureTally, now: Int64) -> FailureTally {
-        if isLocked(tally, now: now) { return tally }
-        var t = tally.lockedTime != nil ? FailureTally(recovery: tally.recovery) : tally
-        if failInterval > 0 { t.failures.removeAll { $0 <= now - failInterval } }
-        t.failures.append(now)
-        let keep = max(deny, 16)
-        if t.failures.count > keep { t.failures.removeFirst(t.failures.count - keep) }
-        if deny > 0 && t.failures.count >= deny { t.lockedTime = now }
+    private func inWindow(_ time: Int64, now: Int64) -> Bool {
+        failInterval == 0 || time > now &- failInterval
+    }
+
+    /// May one more attempt start? Not while locked, not when the failures that count and the
+    /// attempts in flight already reach `deny` (nor when attempts in flight fill the tally).
+    public func admits(_ tally: Tally, now: Int64) -> Bool {
+        if isLocked(tally, now: now) { return false }
+        let pending = tally.pendingCount
+        if pending >= Tally.capacity { return false }
+        if deny > 0 && countingFailures(tally, now: now) + pending >= deny { return false }
+        return true
+    }
+
+    /// The tally with an attempt in flight added.
+    public func starting(_ tally: Tally, nonce: UInt64, now: Int64) -> Tally {
+        var t = tally
+        makeRoom(&t)
+        t.attempts.append(.init(time: now, nonce: nonce))
         return t
     }
-}
 
-/// The tallies of a directory: `users.tally/` beside `users`, created 0700 on first use.
-/// Each login has its own lock (`users.tally/.lock.LOGIN`; a login never starts with '.'), so a
-/// process stopped while holding one (a user can stop their own `su`) only holds up logins of
-/// that one account, and those fail closed rather than go uncounted.
-public struct TallyStore: Sendable {
-    public let folder: String
-    public var lockTimeoutMilliseconds = 10_000
-
-    public init(directory: DirectoryFile) {
-        folder = directory.path + ".tally"
+    /// When the tally is full, its oldest counted failure moves to the overflow count.
+    private func makeRoom(_ t: inout Tally) {
+        guard t.attempts.count >= Tally.capacity, let oldest = t.attempts.firstIndex(where: { !$0.isPending }) else { return }
+        let time = t.attempts.remove(at: oldest).time
+        t.overflow = t.overflow < Int(UInt32.max) ? t.overflow + 1 : t.overflow
+        t.overflowNewest = max(t.overflowNewest, time)
     }
 
-    func path(_ login: String) -> String { folder + "/" + login }
-
-    /// The tally of `login` (empty when it has none). Never locks.
-    public func read(_ login: String) throws(PwdirError) -> FailureTally {
-        let p = path(login)
-        guard let fd = try AtomicFile.openChecked(p) else { return FailureTally() }
-        defer { Sys.close(fd) }
-        let bytes: [UInt8]
-        do { bytes = try Sys.readAll(fd, p, sizeHint: 256) } catch { throw .system(error) }
-        return try FailureTally.decode(bytes, path: p)
+    /// The tally after the attempt `nonce` failed at `now`: a counted failure, and the lock if
+    /// it makes `deny`. Nil when the attempt is no longer there (it ran out of time).
+    public func failing(_ tally: Tally, nonce: UInt64, now: Int64) -> Tally? {
+        guard let i = tally.attempts.firstIndex(where: { $0.nonce == nonce && nonce != 0 }) else { return nil }
+        var t = tally
+        t.attempts.remove(at: i)
+        if failInterval > 0 {
+            t.attempts.removeAll { !$0.isPending && !inWindow($0.time, now: now) }
+            if t.overflow > 0 && !inWindow(t.overflowNewest, now: now) { (t.overflow, t.overflowNewest) = (0, 0) }
+        }
+        makeRoom(&t)
+        t.attempts.append(.init(time: now))
+        if deny > 0 && t.lockedTime == nil && countingFailures(t, now: now) >= deny { t.lockedTime = now }
+        return t
     }
 
-    /// Read and write access to one tally while its lock is held.
-    public struct Session {
-        let store: TallyStore
-        public let login: String
-
-        /// The tally as it is now (a corrupt one reads as empty and is replaced on write).
-        public func read() -> FailureTally { (try? store.read(login)) ?? FailureTally() }
-
-        /// Replaces the tally; an empty one removes the file.
-        public func write(_ tally: FailureTally) throws(PwdirError) {
-            let p = store.path(login)
-            if tally.isEmpty {
-                do {
-                    try Sys.unlinkIfExists(p)
-                    try Sys.fsyncFolder(of: p)
-                } catch { throw PwdirError(error) }
-            } else {
-                try AtomicFile.replace(p, with: tally.encode(), original: nil, backup: nil)
-            }
-        }
+    /// The tally after the attempt `nonce` succeeded: failures, the lock and any recovery code
+    /// forgotten (only someone who knows the password gets here); other attempts in flight stay.
+    /// Nil when the attempt is no longer there.
+    public func succeeding(_ tally: Tally, nonce: UInt64) -> Tally? {
+        guard tally.attempts.contains(where: { $0.nonce == nonce && nonce != 0 }) else { return nil }
+        return Tally(attempts: tally.attempts.filter { $0.isPending && $0.nonce != nonce }, generation: tally.generation)
     }
 
-    /// Runs `body` holding the lock of `login`'s tally (waiting at most lockTimeoutMilliseconds,
-    /// then `.busy`).
-    public func withLock<T>(_ login: String, _ body: (Session) throws(PwdirError) -> T) throws(PwdirError) -> T {
-        try ensureFolder()
-        return try AtomicFile.withLock(folder + "/.lock." + login, target: folder, timeoutMilliseconds: lockTimeoutMilliseconds) { () throws(PwdirError) -> T in
-            try body(Session(store: self, login: login))
-        }
-    }
-
-    /// Read-change-write of one tally under its lock; an empty result removes the file.
-    @discardableResult
-    public func update(_ login: String, _ change: (inout FailureTally) -> Void) throws(PwdirError) -> FailureTally {
-        try withLock(login) { (session) throws(PwdirError) -> FailureTally in
-            let existing = try? read(login)  // nil: corrupt, and replaced below
-            var tally = existing ?? FailureTally()
-            change(&tally)
-            if let existing, existing == tally { return tally }
-            try session.write(tally)
-            return tally
-        }
-    }
-
-    /// The name whose lock and tally stand in for logins that have none (unknown users):
-    /// no login can start with '.'.
-    public static let decoy = ".decoy"
-
-    /// The same write a counted failure makes, on the decoy tally: unknown and locked users
-    /// cost the same I/O as a wrong password, so timing tells nothing.
-    public func recordDecoy(now: Int64, in session: Session? = nil) throws(PwdirError) {
-        let change = { (t: inout FailureTally) in
-            t.failures.append(now)
-            if t.failures.count > 16 { t.failures.removeFirst(t.failures.count - 16) }
-        }
-        if let session {
-            var t = session.read()
-            change(&t)
-            try session.write(t)
-        } else {
-            try update(Self.decoy, change)
-        }
-    }
-
-    /// Removes the tally of `login` (an unlock, a removed user).
-    public func reset(_ login: String) throws(PwdirError) {
-        guard (try? Sys.lstatIfExists(path(login))) ?? nil != nil else { return }
-        try update(login) { $0 = FailureTally() }
-    }
-
-    private func ensureFolder() throws(PwdirError) {
-        if mkdir(folder, 0o700) != 0 && errno != EEXIST {
-            let e = errno
-            if e == ENOENT { throw .directoryMissing(Paths.folder(of: folder)) }
-            throw .system(SystemError("mkdir", folder, e))
-        }
-        var st = stat()
-        guard lstat(folder, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
-            throw .unsafeFile(path: folder, reason: "not a folder")
-        }
-        if (st.st_mode & 0o022) != 0 || (st.st_uid != 0 && st.st_uid != geteuid()) {
-            throw .unsafeFile(path: folder, reason: "others may write it; run chmod 700 on it")
-        }
+    /// The tally without the attempt `nonce`, counted neither way (an attempt on a locked
+    /// account, or a recovery code that checked out).
+    public func withdrawing(_ tally: Tally, nonce: UInt64) -> Tally {
+        var t = tally
+        t.attempts.removeAll { $0.nonce == nonce && nonce != 0 }
+        return t
     }
 }

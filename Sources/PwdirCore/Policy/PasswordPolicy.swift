@@ -1,45 +1,3 @@
-import CPwdirSys
-
-/// Random passwords for administrators to hand out, and the checks every new password passes.
-public enum PasswordGenerator {
-    /// Letters and digits without the look-alikes 0 O o 1 l I: 56 symbols, 5.8 bits each.
-    public static let alphabet = Array("abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789".utf8)
-    static let bitsPerSymbol = 5.807  // log2(56), rounded down
-
-    /// Length needed for `bits` of entropy, and never below `minLength`.
-    public static func length(bits: Int, minLength: Int) -> Int {
-        var n = 1
-        while Double(n) * bitsPerSymbol < Double(bits) { n += 1 }
-        return max(n, minLength)
-    }
-
-    /// A password from the kernel CSPRNG (getrandom) with at least `bits` bits of entropy and
-    /// `minLength` characters, holding a lower-case letter, an upper-case letter and a digit
-    /// (so it passes class-counting policies; the entropy counted is that of the whole draw,
-    /// less the few draws rejected for a missing class).
-    public static func generate(bits: Int, minLength: Int) throws(PwdirError) -> SecretBytes {
-        let n = length(bits: bits + 1, minLength: minLength)
-        var out = [UInt8](repeating: 0, count: n)
-        defer { out.withUnsafeMutableBytes { cpwdirWipe($0) } }
-        while true {
-            var filled = 0
-            while filled < n {
-                var pool = try randomBytes(64)
-                defer { pool.withUnsafeMutableBytes { cpwdirWipe($0) } }
-                // 224 = 4 × 56: rejecting bytes at or above it keeps every symbol equally likely
-                for b in pool where b < 224 && filled < n {
-                    out[filled] = alphabet[Int(b) % alphabet.count]
-                    filled += 1
-                }
-            }
-            let lower = out.contains { $0 >= 97 && $0 <= 122 }
-            let upper = out.contains { $0 >= 65 && $0 <= 90 }
-            let digit = out.contains { $0 >= 48 && $0 <= 57 }
-            if lower && upper && digit { return SecretBytes(out) }
-        }
-    }
-}
-
 /// The checks a new password must pass.
 public struct PasswordPolicy: Sendable {
     public var minlen: Int
@@ -59,6 +17,24 @@ public struct PasswordPolicy: Sendable {
     }
 }
 
-func cpwdirWipe(_ buffer: UnsafeMutableRawBufferPointer) {
-    cpwdir_wipe(buffer.baseAddress, buffer.count)
+extension PasswordPolicy {
+    /// Every check a new password passes: length and form, libpwquality (with the current
+    /// password for difok when known), and, for an existing record, neither the current
+    /// password nor one of the last `remember` (checked by hashing with each stored salt).
+    public func check(_ new: SecretBytes, user: String, old: SecretBytes?, record: UserRecord?, settings: Settings) throws(PwdirError) {
+        try check(new)
+        try PasswordQuality.check(new, old: old, user: user, settings: settings)
+        guard let record else { return }
+        if let current = record.passwordHash, Self.matches(new, current) {
+            throw .weakPassword("it is the same as the current password")
+        }
+        if settings.remember > 0, record.historyHashes.suffix(settings.remember).contains(where: { Self.matches(new, $0) }) {
+            throw .weakPassword("it was used recently (the last \(settings.remember) passwords may not be reused)")
+        }
+    }
+
+    static func matches(_ password: SecretBytes, _ hash: String) -> Bool {
+        guard Yescrypt.isWellFormed(hash), let h = try? Yescrypt.hash(password, setting: hash) else { return false }
+        return constantTimeEqual(h, hash)
+    }
 }

@@ -75,3 +75,8 @@ private func strlenNoString(_ p: UnsafePointer<CChar>) -> Int {
     while p[n] != 0 { n += 1 }
     return n
 }
+
+/// explicit_bzero of a buffer (the compiler may not optimise it away).
+func cpwdirWipe(_ buffer: UnsafeMutableRawBufferPointer) {
+    cpwdir_wipe(buffer.baseAddress, buffer.count)
+}

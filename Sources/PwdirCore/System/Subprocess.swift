@@ -26,8 +26,9 @@ public struct Subprocess: Sendable {
     /// Environment of every child: nothing from the caller (sudo users, sshd clients).
     public static let cleanEnvironment = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C.UTF-8", "HOME=/"]
 
-    /// Runs `argv` (argv[0] an absolute path) with `input` on stdin.
-    public static func run(_ argv: [String], input: [UInt8], environment: [String] = cleanEnvironment, timeoutMilliseconds: Int) throws(PwdirError) -> Result {
+    /// Runs `argv` (argv[0] an absolute path) with `input` on stdin. With `executable`, the
+    /// program run is that already checked and opened file, and argv[0] only its name.
+    public static func run(_ argv: [String], executable: TrustedExecutable? = nil, input: [UInt8], environment: [String] = cleanEnvironment, timeoutMilliseconds: Int) throws(PwdirError) -> Result {
         guard let program = argv.first, program.hasPrefix("/") else {
             throw .invalidValue(field: "command", reason: "'\(argv.first ?? "")' is not an absolute path")
         }
@@ -41,7 +42,7 @@ public struct Subprocess: Sendable {
         var outLen = 0, errLen = 0
         var status: Int32 = -1, timedOut: Int32 = 0
         let rc = input.withUnsafeBytes { inBuf in
-            cpwdir_spawn(cArgs, cEnv, inBuf.baseAddress, inBuf.count, Int32(timeoutMilliseconds),
+            cpwdir_spawn(cArgs, cEnv, executable?.descriptor ?? -1, inBuf.baseAddress, inBuf.count, Int32(timeoutMilliseconds),
                          &out, out.count, &outLen, &err, err.count, &errLen, &status, &timedOut)
         }
         guard rc == 0 else { throw .system(SystemError("posix_spawn", program)) }
@@ -52,5 +53,20 @@ public struct Subprocess: Sendable {
             if status & 0x7F == 0 { result.exitCode = (status >> 8) & 0xFF } else { result.signal = status & 0x7F }
         }
         return result
+    }
+
+    /// Starts `argv` in a new session with `input` on its stdin (through a pipe, so nothing
+    /// typed by a user shows in argv), stdout and stderr on /dev/null, other descriptors closed,
+    /// signal mask empty and dispositions default; not waited for. For a short-lived parent that
+    /// hands work to a background child.
+    public static func startDetached(_ argv: [String], input: [UInt8], environment: [String] = cleanEnvironment) throws(PwdirError) {
+        let cArgs = argv.map { strdup($0) } + [nil]
+        let cEnv = environment.map { strdup($0) } + [nil]
+        defer {
+            cArgs.forEach { free($0) }
+            cEnv.forEach { free($0) }
+        }
+        let pid = input.withUnsafeBytes { cpwdir_spawn_background(cArgs, cEnv, $0.baseAddress, $0.count) }
+        if pid < 0 { throw .system(SystemError("posix_spawn", argv.first ?? "")) }
     }
 }

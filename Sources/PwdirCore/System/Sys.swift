@@ -1,28 +1,13 @@
-// The only file of the core that talks to libc for files: small typed wrappers in the manner of
-// swift-system (retry EINTR, turn -1 into a thrown SystemError). Everything above works with
-// these and never sees errno.
+// The core's one layer over libc, in the manner of swift-system: each wrapper names the call it
+// makes, retries EINTR in one place (`retry`), and turns -1 into a thrown `SystemError` naming the
+// call and the path. swift-system 1.8.1 has no fsync, rename, link, unlink, OFD locks or mmap,
+// so the core keeps its own. Everything else in the core works with these and never sees errno.
 #if canImport(Glibc)
 import Glibc
 #endif
 import CPwdirSys
 
-/// A failed system call: which call, on which path, and errno.
-public struct SystemError: Error, Equatable, CustomStringConvertible {
-    public let call: String
-    public let path: String
-    public let code: Int32
-
-    public init(_ call: String, _ path: String, _ code: Int32 = errno) {
-        self.call = call
-        self.path = path
-        self.code = code
-    }
-
-    public var reason: String { String(cString: strerror(code)) }
-    public var description: String { "\(call) \(path): \(reason)" }
-}
-
-enum Sys {
+public enum Sys {
     /// Retries `body` while it fails with EINTR; throws on -1.
     @discardableResult
     static func retry<T: BinaryInteger>(_ call: String, _ path: String, _ body: () -> T) throws(SystemError) -> T {
@@ -34,14 +19,34 @@ enum Sys {
         }
     }
 
-    /// open(2) with O_CLOEXEC|O_NOFOLLOW|O_NOCTTY always added.
+    // MARK: Opening and closing
+
+    /// open(2) with O_CLOEXEC|O_NOFOLLOW|O_NOCTTY always added, and O_NONBLOCK so that a FIFO or
+    /// a device put where a file belongs cannot hang the caller (regular files ignore it).
     static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0) throws(SystemError) -> Int32 {
-        try retry("open", path) { Glibc.open(path, flags | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, mode) }
+        try retry("open", path) { Glibc.open(path, flags | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, mode) }
+    }
+
+    /// open(2) for reading; nil when the path does not exist. A symbolic link is refused (ELOOP).
+    static func openIfExists(_ path: String, _ flags: Int32 = O_RDONLY) throws(SystemError) -> Int32? {
+        do { return try open(path, flags) } catch {
+            if error.code == ENOENT { return nil }
+            throw error
+        }
     }
 
     static func close(_ fd: Int32) {
-        _ = Glibc.close(fd)  // close is not retried on Linux: the descriptor is gone either way
+        _ = Glibc.close(fd)  // not retried on Linux: the descriptor is gone either way
     }
+
+    /// A descriptor numbered 10 or more, close-on-exec, for a file a child must be given by
+    /// number (its 0-2 are being replaced). Closes `fd`.
+    static func moveAboveStandard(_ fd: Int32, _ path: String) throws(SystemError) -> Int32 {
+        defer { close(fd) }
+        return try retry("fcntl(F_DUPFD_CLOEXEC)", path) { fcntl(fd, F_DUPFD_CLOEXEC, 10) }
+    }
+
+    // MARK: Metadata
 
     static func fstat(_ fd: Int32, _ path: String) throws(SystemError) -> stat {
         var st = stat()
@@ -56,6 +61,41 @@ enum Sys {
         if errno == ENOENT { return nil }
         throw SystemError("lstat", path)
     }
+
+    static func fchmod(_ fd: Int32, _ path: String, _ mode: mode_t) throws(SystemError) {
+        try retry("fchmod", path) { Glibc.fchmod(fd, mode) }
+    }
+
+    /// Makes a file pwdir creates root's when pwdir runs as root, whatever the caller's groups: a
+    /// module inside a setuid program (su) would otherwise create files with the caller's group.
+    static func ownByRoot(_ fd: Int32, _ path: String) throws(SystemError) {
+        guard geteuid() == 0 else { return }
+        try retry("fchown", path) { Glibc.fchown(fd, 0, 0) }
+    }
+
+    /// fchown(2) to `uid`:`gid` when running as root (nothing otherwise: only root may give a
+    /// file away).
+    static func own(_ fd: Int32, _ path: String, uid: uid_t, gid: gid_t) throws(SystemError) {
+        guard geteuid() == 0 else { return }
+        try retry("fchown", path) { Glibc.fchown(fd, uid, gid) }
+    }
+
+    /// mkdir(2); false when it already existed.
+    @discardableResult
+    static func mkdir(_ path: String, _ mode: mode_t) throws(SystemError) -> Bool {
+        if Glibc.mkdir(path, mode) == 0 { return true }
+        if errno == EEXIST { return false }
+        throw SystemError("mkdir", path)
+    }
+
+    /// realpath(3): `path` with every symbolic link and `.`/`..` resolved.
+    static func realPath(_ path: String) throws(SystemError) -> String {
+        guard let resolved = Glibc.realpath(path, nil) else { throw SystemError("realpath", path) }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    // MARK: Reading and writing
 
     /// Reads the whole file behind `fd` (whose size is `sizeHint` as fstat saw it).
     static func readAll(_ fd: Int32, _ path: String, sizeHint: Int) throws(SystemError) -> [UInt8] {
@@ -75,6 +115,36 @@ enum Sys {
         return bytes
     }
 
+    /// pread(2) of exactly `count` bytes at `offset` (fewer only at the end of the file).
+    static func pread(_ fd: Int32, _ path: String, count: Int, offset: Int) throws(SystemError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var used = 0
+        while used < count {
+            let n = bytes.withUnsafeMutableBytes { Glibc.pread(fd, $0.baseAddress! + used, count - used, off_t(offset + used)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SystemError("pread", path)
+            }
+            if n == 0 { break }
+            used += n
+        }
+        if used < count { bytes.removeSubrange(used...) }
+        return bytes
+    }
+
+    /// pwrite(2) of all of `bytes` at `offset`.
+    static func pwrite(_ fd: Int32, _ path: String, _ bytes: [UInt8], offset: Int) throws(SystemError) {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.pwrite(fd, $0.baseAddress! + done, $0.count - done, off_t(offset + done)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SystemError("pwrite", path)
+            }
+            done += n
+        }
+    }
+
     static func writeAll(_ fd: Int32, _ path: String, _ bytes: [UInt8]) throws(SystemError) {
         var done = 0
         while done < bytes.count {
@@ -87,13 +157,25 @@ enum Sys {
         }
     }
 
+    /// Maps `size` bytes of `fd` read-only for the time of `body`.
+    static func withMapping<T>(_ fd: Int32, _ path: String, size: Int, _ body: (UnsafeRawBufferPointer) throws(PwdirError) -> T) throws(PwdirError) -> T {
+        guard size > 0 else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        guard let map = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED else {
+            throw .system(SystemError("mmap", path))
+        }
+        defer { munmap(map, size) }
+        return try body(UnsafeRawBufferPointer(start: map, count: size))
+    }
+
+    // MARK: Durability and names
+
     static func fsync(_ fd: Int32, _ path: String) throws(SystemError) {
         try retry("fsync", path) { Glibc.fsync(fd) }
     }
 
-    /// fsync of the folder holding `path`, so that a rename in it is durable.
+    /// fsync of the folder holding `path`, so that a rename or link in it is durable.
     static func fsyncFolder(of path: String) throws(SystemError) {
-        let folder = Paths.folder(of: path)
+        let folder = FilePathText.folder(of: path)
         let fd = try retry("open", folder) { Glibc.open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         defer { close(fd) }
         try fsync(fd, folder)
@@ -103,14 +185,53 @@ enum Sys {
         try retry("rename", to) { Glibc.rename(from, to) }
     }
 
+    /// link(2); false when `to` already exists.
+    @discardableResult
+    static func link(_ from: String, _ to: String) throws(SystemError) -> Bool {
+        if Glibc.link(from, to) == 0 { return true }
+        if errno == EEXIST { return false }
+        throw SystemError("link", to)
+    }
+
     static func unlinkIfExists(_ path: String) throws(SystemError) {
         if Glibc.unlink(path) == 0 || errno == ENOENT { return }
         throw SystemError("unlink", path)
     }
 
-    static func link(_ from: String, _ to: String) throws(SystemError) {
-        try retry("link", to) { Glibc.link(from, to) }
+    // MARK: Locks
+
+    /// An exclusive OFD lock (fcntl F_OFD_SETLK) on the whole of `fd`, waiting up to
+    /// `timeoutMilliseconds`; false when it could not be had in that time. The one wait loop of
+    /// pwdir: every lock it takes goes through here.
+    static func lock(_ fd: Int32, _ path: String, timeoutMilliseconds: Int) throws(SystemError) -> Bool {
+        let deadline = monotonicNanoseconds() + UInt64(max(timeoutMilliseconds, 0)) * 1_000_000
+        var pause = 1
+        while cpwdir_ofd_lock(fd, 1, 0) != 0 {
+            let e = errno
+            if e == EINTR { continue }
+            guard e == EAGAIN || e == EACCES else { throw SystemError("fcntl(F_OFD_SETLK)", path, e) }
+            if monotonicNanoseconds() >= deadline { return false }
+            sleep(milliseconds: pause)
+            pause = min(pause * 2, 10)
+        }
+        return true
     }
+
+    /// Releases a lock taken by `lock`.
+    static func unlock(_ fd: Int32) {
+        _ = cpwdir_ofd_unlock(fd)
+    }
+
+    /// Runs `body` in a section the caller's user cannot stop (see cpwdir_critical_enter): for
+    /// the few milliseconds pwdir holds a lock that other logins wait for.
+    static func unstoppable<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        var saved = cpwdir_critical()
+        _ = cpwdir_critical_enter(&saved)
+        defer { cpwdir_critical_leave(&saved) }
+        return try body()
+    }
+
+    // MARK: Time, randomness, identity
 
     static func monotonicNanoseconds() -> UInt64 {
         var ts = timespec()
@@ -123,30 +244,46 @@ enum Sys {
         var left = timespec()
         while nanosleep(&ts, &left) == -1 && errno == EINTR { ts = left }
     }
-}
 
-/// Path arithmetic without Foundation.
-public enum Paths {
-    /// The folder part of `path` ("." when there is none).
-    public static func folder(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        if slash == path.startIndex { return "/" }
-        return String(path[..<slash])
+    /// Seconds since the epoch.
+    static func wallClock() -> Int64 { Int64(time(nil)) }
+
+    /// Fills `count` bytes from the kernel CSPRNG (getrandom).
+    static func random(_ count: Int) throws(SystemError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        let rc = bytes.withUnsafeMutableBytes { cpwdir_random($0.baseAddress, $0.count) }
+        if rc != 0 { throw SystemError("getrandom", "") }
+        return bytes
     }
-}
 
-/// Seconds since the epoch, read from the system clock. Code that decides anything by time
-/// takes the time as a parameter; only entry points call this.
-public func systemNow() -> Int64 {
-    Int64(time(nil))
-}
+    static func hostName() -> String {
+        var buf = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buf, buf.count - 1) == 0 else { return "localhost" }
+        let name = String(cBuffer: buf)
+        return name.isEmpty ? "localhost" : name
+    }
 
-/// Fills `count` bytes from the kernel CSPRNG (getrandom).
-public func randomBytes(_ count: Int) throws(PwdirError) -> [UInt8] {
-    var bytes = [UInt8](repeating: 0, count: count)
-    let rc = bytes.withUnsafeMutableBytes { cpwdir_random($0.baseAddress, $0.count) }
-    if rc != 0 { throw PwdirError.system(SystemError("getrandom", "")) }
-    return bytes
+    static var effectiveUID: uid_t { geteuid() }
+    static var realUID: uid_t { getuid() }
+
+    /// Makes every uid and gid 0 and drops supplementary groups.
+    static func becomeRoot() throws(SystemError) {
+        if cpwdir_become_root() != 0 { throw SystemError("setresuid", "") }
+    }
+
+    /// The login of the real user, from the passwords database (getpwuid_r).
+    static func loginOfRealUser() -> String? {
+        var pw = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buf = [CChar](repeating: 0, count: 4096)
+        guard getpwuid_r(getuid(), &pw, &buf, buf.count, &result) == 0, result != nil, let name = pw.pw_name else { return nil }
+        return String(cString: name)
+    }
+
+    /// One line to syslog (authpriv) from a program; the module logs through pam_syslog instead.
+    static func syslog(ident: String, priority: LogPriority, _ message: String) {
+        cpwdir_syslog(LOG_AUTHPRIV | priority.value, ident, message)
+    }
 }
 
 extension String {

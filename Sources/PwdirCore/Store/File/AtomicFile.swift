@@ -1,11 +1,10 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CPwdirSys
 
-/// The one file-update recipe, shared by the directory and the failure tallies: an OFD fcntl
-/// lock on a lock file with a bounded wait, then a temp file beside the target
-/// (O_CREAT|O_EXCL|O_NOFOLLOW, 0600), fsync, optional backup of the old version, rename,
+/// The one file-update recipe of the file store: an OFD fcntl lock on a lock file with a bounded
+/// wait, held in a section the caller's user cannot stop; then a temp file beside the target
+/// (O_CREAT|O_EXCL|O_NOFOLLOW, 0600, root's), fsync, optional backup of the old version, rename,
 /// fsync of the folder. Readers never lock: they open the target and see one whole version.
 enum AtomicFile {
     /// Runs `body` holding an exclusive OFD lock on `lockPath` (created 0600 if missing),
@@ -15,31 +14,31 @@ enum AtomicFile {
         do {
             fd = try Sys.open(lockPath, O_RDWR | O_CREAT, 0o600)
         } catch {
-            if error.code == ENOENT {
-                let folder = Paths.folder(of: lockPath)
-                throw .invalidValue(field: "folder", reason: "\(folder) does not exist; create it first (install -d -m 0700 \(folder))")
-            }
+            if error.code == ENOENT { throw .folderMissing(FilePathText.folder(of: lockPath)) }
             throw .system(error)
         }
         defer { Sys.close(fd) }  // closing the description releases the lock
-        do { try checkSafe(try Sys.fstat(fd, lockPath), path: lockPath) } catch { throw PwdirError(error) }
-        let deadline = Sys.monotonicNanoseconds() + UInt64(timeoutMilliseconds) * 1_000_000
-        var pause = 1
-        while cpwdir_ofd_lock(fd, 1, 0) != 0 {
-            let e = errno
-            if e == EINTR { continue }
-            guard e == EAGAIN || e == EACCES else { throw .system(SystemError("fcntl(F_OFD_SETLK)", lockPath, e)) }
-            if Sys.monotonicNanoseconds() >= deadline { throw .busy(path: target) }
-            Sys.sleep(milliseconds: pause)
-            pause = min(pause * 2, 20)
+        do {
+            var st = try Sys.fstat(fd, lockPath)
+            if st.st_size == 0 && (st.st_uid != 0 || st.st_gid != 0) && Sys.effectiveUID == 0 {
+                try Sys.ownByRoot(fd, lockPath)  // just made inside a setuid program
+                st.st_uid = 0
+            }
+            try FileSafety.check(st, path: lockPath)
+        } catch { throw PwdirError(error) }
+        return try Sys.unstoppable { () throws(PwdirError) -> T in
+            let locked: Bool
+            do throws(SystemError) { locked = try Sys.lock(fd, lockPath, timeoutMilliseconds: timeoutMilliseconds) } catch { throw .system(error) }
+            guard locked else { throw .busy(path: target) }
+            return try body()
         }
-        return try body()
     }
 
     /// Replaces `path` with `bytes`. With `original` (the stat of the version read under the
     /// lock), refuses if the file was replaced meanwhile by something ignoring the lock; with
     /// `backup`, keeps the old version there (a hard link). The temp file `path+` is removed
-    /// on every failure; a stale one (a writer killed mid-way) is removed first.
+    /// on every failure; a stale one (a writer killed mid-way) is removed first. A failure of the
+    /// last step (the folder's fsync, after the rename) is `.mayHaveBeenApplied`.
     static func replace(_ path: String, with bytes: [UInt8], original: stat?, backup: String?) throws(PwdirError) {
         let temp = path + "+"
         do {
@@ -48,17 +47,19 @@ enum AtomicFile {
             var renamed = false
             defer {
                 Sys.close(fd)
-                if !renamed { _ = unlink(temp) }
+                if !renamed { try? Sys.unlinkIfExists(temp) }
             }
-            _ = fchmod(fd, 0o600)  // whatever the caller's umask
-            if let original, geteuid() == 0 { _ = fchown(fd, original.st_uid, original.st_gid) }
+            try Sys.fchmod(fd, temp, 0o600)  // whatever the caller's umask
+            // The new version keeps the old one's owner; a new file is root's (inside a setuid
+            // program the caller's group would otherwise creep in).
+            if let original { try Sys.own(fd, temp, uid: original.st_uid, gid: original.st_gid) } else { try Sys.ownByRoot(fd, temp) }
             try Sys.writeAll(fd, temp, bytes)
             try Sys.fsync(fd, temp)
             if let original {
                 guard let now = try Sys.lstatIfExists(path), now.st_ino == original.st_ino, now.st_dev == original.st_dev,
                       now.st_size == original.st_size, now.st_mtim.tv_sec == original.st_mtim.tv_sec,
                       now.st_mtim.tv_nsec == original.st_mtim.tv_nsec else {
-                    throw PwdirError.busy(path: path)
+                    throw PwdirError.changedMeanwhile(path)
                 }
                 if let backup {
                     try Sys.unlinkIfExists(backup)
@@ -67,33 +68,48 @@ enum AtomicFile {
             }
             try Sys.rename(temp, path)
             renamed = true
-            try Sys.fsyncFolder(of: path)
+            do { try Sys.fsyncFolder(of: path) } catch { throw PwdirError.mayHaveBeenApplied(path: path, error) }
         } catch {
             throw PwdirError(error)
         }
     }
+}
 
-    /// Opens `path` read-only after checking it is a regular file owned by root (or by us)
-    /// that nobody else can write, as pam-u2f checks its files. nil when it does not exist.
-    static func openChecked(_ path: String) throws(PwdirError) -> Int32? {
+/// The checks every file pwdir reads or writes passes, as pam-u2f checks its files: a regular
+/// file (a FIFO, a device or a folder is refused before anything is read from it), owned by
+/// root or by the user pwdir runs as, writable by nobody else.
+enum FileSafety {
+    static func check(_ st: stat, path: String) throws(PwdirError) {
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw .unsafeFile(path: path, reason: "it is not a regular file") }
+        if (st.st_mode & 0o022) != 0 { throw .unsafeFile(path: path, reason: "group or others may write it; run chmod 600 on it") }
+        if st.st_uid != 0 && st.st_uid != Sys.effectiveUID { throw .unsafeFile(path: path, reason: "it is owned by uid \(st.st_uid), neither root nor us") }
+    }
+
+    /// Opens `path` read-only and checks it; returns the descriptor and the stat that was
+    /// checked, or nil when it does not exist.
+    static func openChecked(_ path: String) throws(PwdirError) -> (fd: Int32, stat: stat)? {
         let fd: Int32
-        do { fd = try Sys.open(path, O_RDONLY) } catch {
-            if error.code == ENOENT { return nil }
+        do {
+            guard let opened = try Sys.openIfExists(path) else { return nil }
+            fd = opened
+        } catch {
             if error.code == ELOOP { throw .unsafeFile(path: path, reason: "it is a symbolic link") }
             throw .system(error)
         }
         do {
-            try checkSafe(try Sys.fstat(fd, path), path: path)
+            let st = try Sys.fstat(fd, path)
+            try check(st, path: path)
+            return (fd, st)
         } catch {
             Sys.close(fd)
             throw PwdirError(error)
         }
-        return fd
     }
 
-    static func checkSafe(_ st: stat, path: String) throws(PwdirError) {
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw .unsafeFile(path: path, reason: "not a regular file") }
-        if (st.st_mode & 0o022) != 0 { throw .unsafeFile(path: path, reason: "group or others may write it; run chmod 600 on it") }
-        if st.st_uid != 0 && st.st_uid != geteuid() { throw .unsafeFile(path: path, reason: "owned by uid \(st.st_uid), neither root nor us") }
+    /// The whole of a checked file; nil when it does not exist.
+    static func read(_ path: String) throws(PwdirError) -> [UInt8]? {
+        guard let (fd, st) = try openChecked(path) else { return nil }
+        defer { Sys.close(fd) }
+        do { return try Sys.readAll(fd, path, sizeHint: Int(st.st_size)) } catch { throw .system(error) }
     }
 }

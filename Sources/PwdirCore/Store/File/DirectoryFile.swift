@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CPwdirSys
 
 /// The user directory on disk: one file (`users`), a lock file beside it (`users.lock`), the
 /// previous version (`users-`, as shadow keeps `shadow-`) and, while a writer runs, its temp
@@ -31,37 +30,28 @@ public struct DirectoryFile: Sendable {
     }
 
     /// Finds one user without reading the whole file (the module's view): the file is mapped
-    /// and searched by login; header, trailer and every line probed are checked.
+    /// and searched by login; header, trailer and every line probed are checked. One open.
     public func lookup(_ login: String) throws(PwdirError) -> UserRecord? {
-        let fd = try openForReading()
+        let (fd, st) = try openForReading()
         defer { Sys.close(fd) }
-        let size: Int
-        do { size = Int(try Sys.fstat(fd, path).st_size) } catch { throw .system(error) }
-        guard size > 0 else { return try DirectoryCodec.lookup(login, in: UnsafeRawBufferPointer(start: nil, count: 0), path: path) }
-        guard let map = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED else {
-            throw .system(SystemError("mmap", path))
+        return try Sys.withMapping(fd, path, size: Int(st.st_size)) { (bytes) throws(PwdirError) in
+            try DirectoryCodec.lookup(login, in: bytes, path: path)
         }
-        defer { munmap(map, size) }
-        return try DirectoryCodec.lookup(login, in: UnsafeRawBufferPointer(start: map, count: size), path: path)
     }
 
     public var exists: Bool { ((try? Sys.lstatIfExists(path)) ?? nil) != nil }
 
     private func loadWithStat() throws(PwdirError) -> (records: [UserRecord], stat: stat) {
-        let fd = try openForReading()
+        let (fd, st) = try openForReading()
         defer { Sys.close(fd) }
-        let st: stat
         let bytes: [UInt8]
-        do {
-            st = try Sys.fstat(fd, path)
-            bytes = try Sys.readAll(fd, path, sizeHint: Int(st.st_size))
-        } catch { throw .system(error) }
+        do { bytes = try Sys.readAll(fd, path, sizeHint: Int(st.st_size)) } catch { throw .system(error) }
         return (try DirectoryCodec.decode(bytes, path: path), st)
     }
 
-    private func openForReading() throws(PwdirError) -> Int32 {
-        guard let fd = try AtomicFile.openChecked(path) else { throw .directoryMissing(path) }
-        return fd
+    private func openForReading() throws(PwdirError) -> (fd: Int32, stat: stat) {
+        guard let opened = try FileSafety.openChecked(path) else { throw .directoryMissing(path) }
+        return opened
     }
 
     // MARK: Writing

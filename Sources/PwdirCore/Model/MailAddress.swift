@@ -1,0 +1,28 @@
+/// Mail addresses as pwdir accepts them: one plain `local@domain`, no display name, no spaces,
+/// no control characters (so no header can be injected through one).
+public enum MailAddress {
+    public static func validate(_ address: String, field: String) throws(PwdirError) {
+        let bytes = Array(address.utf8)
+        func bad(_ reason: String) -> PwdirError { .invalidValue(field: field, reason: "'\(PwdirError.printable(address))' \(reason)") }
+        if bytes.isEmpty || bytes.count > 254 { throw bad("must be 1 to 254 characters") }
+        guard let at = bytes.lastIndex(of: UInt8(ascii: "@")), at > 0, at < bytes.count - 1 else {
+            throw bad("is not an address of the form name@domain")
+        }
+        for b in bytes where b <= 0x20 || b == 0x7F || b >= 0x80 || "<>()[]\\,;:\"".utf8.contains(b) {
+            throw bad("contains a character not allowed in an address")
+        }
+        if bytes[..<at].contains(UInt8(ascii: "@")) { throw bad("contains more than one '@'") }
+        let domain = bytes[(at + 1)...]
+        if !domain.contains(UInt8(ascii: ".")) && domain != Array("localhost".utf8)[...] {
+            throw bad("has no dot in its domain")
+        }
+    }
+}
+
+extension MailAddress {
+    /// `n***@example.org`: enough for an administrator to recognise, not to harvest.
+    public static func masked(_ address: String) -> String {
+        guard let at = address.lastIndex(of: "@"), at > address.startIndex else { return "***" }
+        return String(address[address.startIndex]) + "***" + address[at...]
+    }
+}

@@ -1,0 +1,149 @@
+/// What an account store must answer, for the module's hooks and for the commands alike: find
+/// accounts, authenticate and count, say an account's state, set passwords, lock and unlock,
+/// list, change records, keep recovery codes. The flat file (`FileAccountStore`) is the first;
+/// a second store needs no change to hook logic or commands.
+public protocol AccountStore: AnyObject {
+    /// Where the accounts are, for messages and the audit trail (a path, a URI).
+    var location: String { get }
+
+    // MARK: Reading
+
+    /// One account, or nil.
+    func record(_ login: String) throws(PwdirError) -> UserRecord?
+    /// Every account, sorted by login.
+    func allRecords() throws(PwdirError) -> [UserRecord]
+    /// The failed and in-flight attempts of an account.
+    func tally(_ login: String) -> TallyReading
+
+    // MARK: The login path
+
+    /// Checks `password` for `login` and counts the attempt: one yescrypt hash whatever the
+    /// case (unknown, locked and wrong cost the same), never under a lock.
+    func authenticate(_ login: String, password: SecretBytes, settings: Settings, now: Int64) -> AuthenticationOutcome
+    /// Checks a typed recovery code like a password (one hash, counted); a code that checks out
+    /// is claimed by this session until `finishRecovery`.
+    func claimRecoveryCode(_ login: String, code: SecretBytes, settings: Settings, now: Int64) -> RecoveryClaimOutcome
+    /// Lets go of a claimed code unspent (the new password was refused; the code may be typed again).
+    func releaseRecoveryClaim(_ login: String, claim: RecoveryClaim)
+    /// Stores the new password of a recovery whose code this session claimed, and spends the code.
+    func finishRecovery(_ login: String, claim: RecoveryClaim, password: SecretBytes, settings: Settings, now: Int64) throws(PwdirError)
+    /// Keeps a new recovery code's hash (`.rateLimited` when one was sent too recently).
+    func storeRecoveryCode(_ login: String, hash: String, settings: Settings, now: Int64) throws(PwdirError)
+    /// Forgets the recovery code with this hash (its mail could not be sent).
+    func dropRecoveryCode(_ login: String, hash: String) throws(PwdirError)
+
+    // MARK: Changes
+
+    /// Creates an empty store; `.directoryExists` if there is one.
+    func create() throws(PwdirError)
+    /// Adds an account (`.userExists` if its login, or one differing only in letter case, is
+    /// taken); failures recorded under that login before now never count for it.
+    func add(_ record: UserRecord, now: Int64) throws(PwdirError)
+    /// Read-change-write of one account; `.userNotFound` if there is none.
+    @discardableResult
+    func update<T>(_ login: String, _ change: (inout UserRecord) throws(PwdirError) -> T) throws(PwdirError) -> T
+    /// Read-change-write of every account at once (adding, removing, editing), atomically: an
+    /// import, a batch of new passwords.
+    @discardableResult
+    func updateAll<T>(_ change: (inout [UserRecord]) throws(PwdirError) -> T) throws(PwdirError) -> T
+    /// Sets a password: by its user (`.user`, after they proved the current one) or by an
+    /// administrator (which also lifts a lock from failed logins). Hashes before any lock.
+    @discardableResult
+    func setPassword(_ login: String, to password: SecretBytes, by setter: PasswordSetter, settings: Settings, now: Int64) throws(PwdirError) -> PasswordReport
+    /// Lifts an administrator's lock and a lock from failed logins, and forgets the failures, in
+    /// one step that cannot be left half done.
+    @discardableResult
+    func unlock(_ login: String, settings: Settings, now: Int64) throws(PwdirError) -> UnlockReport
+    /// Removes an account and its tally.
+    func remove(_ login: String) throws(PwdirError)
+}
+
+/// A tally as a store read it.
+public enum TallyReading: Equatable, Sendable {
+    case tally(Tally)
+    /// It cannot be read safely: the account counts as locked.
+    case damaged(String)
+    case unavailable(PwdirError)
+
+    public var tally: Tally? {
+        if case let .tally(t) = self { return t }
+        return nil
+    }
+}
+
+/// What one password check came to.
+public enum AuthenticationOutcome: Equatable, Sendable {
+    case success(UserRecord)
+    /// Wrong password, counted; `lock` when this failure locked the account.
+    case wrongPassword(lock: NewLock?)
+    /// The account has no password yet; counted like a wrong one.
+    case noPassword(lock: NewLock?)
+    case unknownUser
+    /// Refused before the password mattered, not counted.
+    case locked(LockReason, until: Int64?)
+    /// The account's tally cannot be read safely (why): it counts as locked.
+    case damagedTally(String)
+    /// The right password, but a temporary one nobody used in time.
+    case temporaryPasswordExpired
+    /// `deny` attempts are already in flight for this account.
+    case tooManyInFlight
+    /// This attempt was in flight so long (its process stopped) that it was counted as a failure.
+    case attemptExpired
+    case unavailable(PwdirError)
+}
+
+/// A lock made by the failure just counted.
+public struct NewLock: Equatable, Sendable {
+    public var failures: Int
+    public var until: Int64?
+}
+
+/// What checking a recovery code came to.
+public enum RecoveryClaimOutcome: Equatable, Sendable {
+    case claimed(RecoveryClaim)
+    /// Wrong, used up, expired or held by another session; counted as a failed login.
+    case refused
+    case unknownUser
+    case unavailable(PwdirError)
+}
+
+/// A recovery code this session checked and holds.
+public struct RecoveryClaim: Equatable, Sendable {
+    public var nonce: UInt64
+    public var codeHash: String
+}
+
+/// Who sets a password.
+public enum PasswordSetter: Equatable, Sendable {
+    /// The user, through the module, after proving the current password (or a recovery code).
+    case user
+    /// An administrator: a temporary password unless `mustChange` is false; `weak` records an
+    /// --allow-weak override.
+    case administrator(mustChange: Bool, weak: Bool)
+}
+
+/// What setting a password did besides.
+public struct PasswordReport: Equatable, Sendable {
+    /// A lock from failed logins was lifted.
+    public var liftedFailureLock = false
+    /// An administrator's lock is still there (it stays until `pwdir unlock`).
+    public var stillLockedByAdministrator = false
+    /// The change was required (must-change or expired) and is now done.
+    public var forcedChangeDone = false
+
+    public init() {}
+}
+
+/// What an unlock lifted.
+public struct UnlockReport: Equatable, Sendable {
+    /// Who had locked it by hand, if someone had.
+    public var administratorLockBy: String?
+    public var wasAdministratorLocked = false
+    /// Failed logins that had locked it, if they had.
+    public var failureLock: Int?
+    /// Failures forgotten that had not locked it.
+    public var failuresCleared = 0
+    public var tallyWasDamaged = false
+
+    public init() {}
+}

@@ -1,0 +1,367 @@
+/// The flat-file account store: the directory file (`DirectoryFile`, written by one recipe) and
+/// the per-account tallies beside it (`TallyFolder`). The login path reads the directory once,
+/// counts the attempt in the account's tally before the hash and settles it after, and never
+/// holds a lock while hashing or talking to the user.
+public final class FileAccountStore: AccountStore {
+    public let directory: DirectoryFile
+    public let tallies: TallyFolder
+
+    public init(path: String) {
+        directory = DirectoryFile(path: path)
+        tallies = TallyFolder(directoryPath: path)
+    }
+
+    public var location: String { directory.path }
+
+    // MARK: Reading
+
+    public func record(_ login: String) throws(PwdirError) -> UserRecord? {
+        guard LoginName.isValid(login) else { return nil }
+        return try directory.lookup(login)
+    }
+
+    public func allRecords() throws(PwdirError) -> [UserRecord] {
+        try directory.load()
+    }
+
+    public func tally(_ login: String) -> TallyReading {
+        do { return .tally(try tallies.read(login)) } catch {
+            if case let .tallyDamaged(_, _, reason) = error { return .damaged(reason) }
+            return .unavailable(error)
+        }
+    }
+
+    // MARK: The login path
+
+    public func authenticate(_ login: String, password: SecretBytes, settings: Settings, now: Int64) -> AuthenticationOutcome {
+        let lockout = Lockout(settings: settings)
+        let dummy: String
+        do { dummy = try Yescrypt.makeSetting(cost: settings.yescryptCost) } catch { return .unavailable(error) }
+        let record: UserRecord?
+        do { record = try self.record(login) } catch { return .unavailable(error) }
+        guard let record else {
+            // The same work as an account's attempt, and no lock: see touchDecoy.
+            tallies.touchDecoy(durable: false)
+            _ = Yescrypt.verify(password, against: nil, dummySetting: dummy)
+            tallies.touchDecoy(durable: true)
+            return .unknownUser
+        }
+        let file: TallyFile
+        do {
+            file = try openTally(login, record: record)
+        } catch {
+            tallies.touchDecoy(durable: false)
+            _ = Yescrypt.verify(password, against: nil, dummySetting: dummy)
+            tallies.touchDecoy(durable: true)
+            if case let .tallyDamaged(_, _, reason) = error { return .damagedTally(reason) }
+            return .unavailable(error)
+        }
+        let nonce = Self.nonce()
+
+        // Before the hash: is the account usable, may one more attempt start? Count it as in flight.
+        let admission: Admission
+        do { admission = try admit(file, record: record, nonce: nonce, settings: settings, now: now) } catch { return .unavailable(error) }
+
+        let usableHash: String?
+        if case let .admitted(state) = admission, state.lockReason != .noPassword { usableHash = record.passwordHash } else { usableHash = nil }
+        let matches = Yescrypt.verify(password, against: usableHash, dummySetting: dummy)
+
+        // After the hash: settle the attempt (or, when it was refused, the same write, unchanged).
+        do {
+            return try file.update(durable: true, timeoutMilliseconds: tallies.lockTimeoutMilliseconds) { (t) throws(PwdirError) -> AuthenticationOutcome in
+                t = lockout.normalized(t, now: now, generation: record.resetGeneration)
+                guard case let .admitted(state) = admission else {
+                    if case let .refused(outcome) = admission { return outcome }
+                    return .tooManyInFlight
+                }
+                if matches && state.lockReason == .temporaryPasswordExpired {
+                    t = lockout.withdrawing(t, nonce: nonce)
+                    return .temporaryPasswordExpired
+                }
+                if matches {
+                    guard let after = lockout.succeeding(t, nonce: nonce) else { return .attemptExpired }
+                    t = after
+                    return .success(record)
+                }
+                guard let after = lockout.failing(t, nonce: nonce, now: now) else { return .attemptExpired }
+                let lock = after.lockedTime == now && t.lockedTime == nil ? NewLock(failures: lockout.countingFailures(after, now: now), until: lockout.lockedUntil(after)) : nil
+                t = after
+                return state.lockReason == .noPassword ? .noPassword(lock: lock) : .wrongPassword(lock: lock)
+            }
+        } catch { return .unavailable(error) }
+    }
+
+    /// How long an attempt waits for a place when `deny` attempts are already in flight.
+    public var admissionWaitMilliseconds = 5000
+
+    enum Admission {
+        case admitted(AccountState)
+        case refused(AuthenticationOutcome)
+    }
+
+    /// Under the tally's lock: refuses a locked account, or counts the attempt as in flight. When
+    /// `deny` attempts are already in flight, waits (holding no lock) for one to settle, for up
+    /// to `admissionWaitMilliseconds`, so parallel logins go through a few at a time.
+    private func admit(_ file: TallyFile, record: UserRecord, nonce: UInt64, settings: Settings, now: Int64) throws(PwdirError) -> Admission {
+        let lockout = Lockout(settings: settings)
+        let deadline = monotonicNanoseconds() + UInt64(admissionWaitMilliseconds) * 1_000_000
+        while true {
+            let admission = try file.update(durable: false, timeoutMilliseconds: tallies.lockTimeoutMilliseconds) { (t) throws(PwdirError) -> Admission in
+                t = lockout.normalized(t, now: now, generation: record.resetGeneration)
+                let state = AccountState(record: record, tally: t, settings: settings, now: now)
+                if let reason = state.lockReason, reason == .administrator || reason == .failures || reason == .damagedTally {
+                    return .refused(.locked(reason, until: state.lockedUntil))
+                }
+                guard lockout.admits(t, now: now) else { return .refused(.tooManyInFlight) }
+                t = lockout.starting(t, nonce: nonce, now: now)
+                return .admitted(state)
+            }
+            guard case .refused(.tooManyInFlight) = admission, monotonicNanoseconds() < deadline else { return admission }
+            Sys.sleep(milliseconds: 10)
+        }
+    }
+
+    public func claimRecoveryCode(_ login: String, code: SecretBytes, settings: Settings, now: Int64) -> RecoveryClaimOutcome {
+        let lockout = Lockout(settings: settings)
+        let dummy: String
+        do { dummy = try Yescrypt.makeSetting(cost: settings.yescryptCost) } catch { return .unavailable(error) }
+        let record: UserRecord?
+        do { record = try self.record(login) } catch { return .unavailable(error) }
+        guard let record, let file = try? openTally(login, record: record) else {
+            tallies.touchDecoy(durable: false)
+            _ = Yescrypt.verify(code, against: nil, dummySetting: dummy)
+            tallies.touchDecoy(durable: true)
+            return record == nil ? .unknownUser : .refused
+        }
+        let nonce = Self.nonce()
+        let candidate: String?
+        do {
+            candidate = try file.update(durable: false, timeoutMilliseconds: tallies.lockTimeoutMilliseconds) { (t) throws(PwdirError) -> String? in
+                t = lockout.normalized(t, now: now, generation: record.resetGeneration)
+                let state = AccountState(record: record, tally: t, settings: settings, now: now)
+                // A locked account cannot recover itself: its manager or an administrator unlocks it.
+                if state.lockReason == .administrator || state.lockReason == .failures || !lockout.admits(t, now: now) { return nil }
+                t = lockout.starting(t, nonce: nonce, now: now)
+                return t.recovery.flatMap { $0.isUsable(now: now) ? $0.hash : nil }
+            }
+        } catch { return .unavailable(error) }
+        let matches = Yescrypt.verify(code, against: candidate, dummySetting: dummy)
+        do {
+            return try file.update(durable: true, timeoutMilliseconds: tallies.lockTimeoutMilliseconds) { (t) throws(PwdirError) -> RecoveryClaimOutcome in
+                t = lockout.normalized(t, now: now, generation: record.resetGeneration)
+                guard t.attempts.contains(where: { $0.nonce == nonce }) else { return .refused }
+                if matches, let hash = candidate, var code = t.recovery, code.hash == hash, code.isUsable(now: now) {
+                    code.claimNonce = nonce
+                    code.claimTime = now
+                    t.recovery = code
+                    t = lockout.withdrawing(t, nonce: nonce)
+                    return .claimed(RecoveryClaim(nonce: nonce, codeHash: hash))
+                }
+                if var code = t.recovery, candidate != nil {
+                    // One try of the code spent; a used-up code stays (isUsable refuses it), so its
+                    // send time keeps the one-code-per-recovery_interval limit.
+                    code.tries = min(code.tries + 1, RecoveryCode.maxTries)
+                    t.recovery = code
+                }
+                t = lockout.failing(t, nonce: nonce, now: now) ?? t
+                return .refused
+            }
+        } catch { return .unavailable(error) }
+    }
+
+    public func releaseRecoveryClaim(_ login: String, claim: RecoveryClaim) {
+        guard let file = try? tallies.open(login, create: false) else { return }
+        _ = try? file.update(durable: true, timeoutMilliseconds: tallies.lockTimeoutMilliseconds) { (t) throws(PwdirError) in
+            if var code = t.recovery, code.claimNonce == claim.nonce, code.hash == claim.codeHash {
+                code.claimNonce = 0
+                code.claimTime = 0
+                t.recovery = code
+            }
+        }
+    }
+
+    public func finishRecovery(_ login: String, claim: RecoveryClaim, password: SecretBytes, settings: Settings, now: Int64) throws(PwdirError) {
+        guard let record = try record(login) else { throw .userNotFound(login) }
+        let file = try openTally(login, record: record)
+        // Still this session's code? (The claim is checked without a hash: it was checked once.)
+        let held = try file.update(durable: false, timeoutMilliseconds: tallies.lockTimeoutMilliseconds) { (t) throws(PwdirError) -> Bool in
+            guard let code = t.recovery, code.claimNonce == claim.nonce, code.hash == claim.codeHash, code.claimTime <= now,
+                  now - code.claimTime < RecoveryCode.claimSeconds, code.sent <= now, now < code.expires else { return false }
+            return true
+        }
+        guard held else { throw .invalidValue(field: "recovery code", reason: "it is no longer valid") }
+        try setPassword(login, to: password, by: .user, settings: settings, now: now)
+        // The code is spent and the failures forgotten (whoever used it reads the mailbox).
+        try file.update(durable: true, timeoutMilliseconds: tallies.lockTimeoutMilliseconds) { (t) throws(PwdirError) in
+            t = t.cleared
+            t.recovery = nil
+        }
+    }
+
+    public func storeRecoveryCode(_ login: String, hash: String, settings: Settings, now: Int64) throws(PwdirError) {
+        guard let record = try record(login) else { throw .userNotFound(login) }
+        let file = try openTally(login, record: record)
+        try file.update(durable: true, timeoutMilliseconds: tallies.lockTimeoutMilliseconds) { (t) throws(PwdirError) in
+            t = Lockout(settings: settings).normalized(t, now: now, generation: record.resetGeneration)
+            if let previous = t.recovery, previous.sent <= now, now - previous.sent < settings.recoveryInterval {
+                throw .rateLimited(login: login, retryAfter: previous.sent + settings.recoveryInterval)
+            }
+            t.recovery = RecoveryCode(hash: hash, sent: now, expires: now + settings.recoveryTTL, tries: 0)
+        }
+    }
+
+    public func dropRecoveryCode(_ login: String, hash: String) throws(PwdirError) {
+        guard let file = try tallies.open(login, create: false) else { return }
+        try file.update(durable: true, timeoutMilliseconds: tallies.lockTimeoutMilliseconds) { (t) throws(PwdirError) in
+            if t.recovery?.hash == hash { t.recovery = nil }
+        }
+    }
+
+    // MARK: Changes
+
+    public func create() throws(PwdirError) {
+        try directory.create()
+        try tallies.ensure()
+        tallies.touchDecoy(durable: true)
+    }
+
+    public func add(_ record: UserRecord, now: Int64) throws(PwdirError) {
+        var record = record
+        // Failures left under this login by an account removed before (its tally should have gone
+        // with it) belong to an older generation.
+        let stale = tally(record.login).tally?.generation ?? 0
+        record[UserRecord.Key.failuresResetCount] = String(stale &+ 1)
+        record[UserRecord.Key.failuresReset] = GeneralizedTime.format(now)
+        try directory.update { (records) throws(PwdirError) in
+            if let taken = records.first(where: { LoginName.sameIgnoringCase($0.login, record.login) }) { throw .userExists(taken.login) }
+            records.append(record)
+            records.sort { $0.login.utf8.lexicographicallyPrecedes($1.login.utf8) }
+        }
+        // The module makes a missing tally on its own; made here, a full disk later cannot
+        // stop this account's failures from being counted.
+        try? tallies.ensure()
+        try? tallies.make(record.login, Tally())
+    }
+
+    @discardableResult
+    public func update<T>(_ login: String, _ change: (inout UserRecord) throws(PwdirError) -> T) throws(PwdirError) -> T {
+        try directory.update { (records) throws(PwdirError) -> T in
+            guard let i = records.firstIndex(where: { $0.login == login }) else { throw .userNotFound(login) }
+            return try change(&records[i])
+        }
+    }
+
+    @discardableResult
+    public func updateAll<T>(_ change: (inout [UserRecord]) throws(PwdirError) -> T) throws(PwdirError) -> T {
+        try directory.update(change)
+    }
+
+    @discardableResult
+    public func setPassword(_ login: String, to password: SecretBytes, by setter: PasswordSetter, settings: Settings, now: Int64) throws(PwdirError) -> PasswordReport {
+        let hash = try Yescrypt.hashNew(password, cost: settings.yescryptCost)
+        let before = tally(login).tally
+        return try update(login) { (record) throws(PwdirError) -> PasswordReport in
+            var report = PasswordReport()
+            switch setter {
+            case .user:
+                // Locked by an administrator while the user typed: nothing is stored.
+                if record.isAdminLocked { throw .lockedMeanwhile(login) }
+                let state = AccountState(record: record, tally: Tally(), settings: settings, now: now)
+                report.forcedChangeDone = record.mustChangePassword || state.passwordExpired
+                record.setPassword(hash: hash, now: now, mustChange: false, remember: settings.remember)
+            case let .administrator(mustChange, weak):
+                record.setPassword(hash: hash, now: now, mustChange: mustChange, temporary: mustChange, remember: settings.remember)
+                if weak { record[UserRecord.Key.policyOverride] = GeneralizedTime.format(now) }
+                // A new password from an administrator lifts a lock from failed logins (the
+                // seeds: "only the administrator can unlock it by generating a temporary
+                // password"); their own lock stays until 'pwdir unlock'.
+                let lockout = Lockout(settings: settings)
+                if let before, lockout.isLocked(lockout.normalized(before, now: now, generation: record.resetGeneration), now: now) {
+                    report.liftedFailureLock = true
+                }
+                record.resetFailures(now: now)
+                report.stillLockedByAdministrator = record.isAdminLocked
+            }
+            return report
+        }
+    }
+
+    @discardableResult
+    public func unlock(_ login: String, settings: Settings, now: Int64) throws(PwdirError) -> UnlockReport {
+        var report = UnlockReport()
+        let lockout = Lockout(settings: settings)
+        let reading = tally(login)
+        // One write lifts everything: the administrator's lock goes, and the reset time makes
+        // every failure (and a failure lock) recorded before now stop counting.
+        let record = try update(login) { (record) throws(PwdirError) -> UserRecord in
+            if record.isAdminLocked {
+                report.wasAdministratorLocked = true
+                report.administratorLockBy = record[UserRecord.Key.lockedBy]
+            }
+            if let t = reading.tally {
+                let current = lockout.normalized(t, now: now, generation: record.resetGeneration)
+                if lockout.isLocked(current, now: now) { report.failureLock = current.failures.count }
+                else { report.failuresCleared = lockout.countingFailures(current, now: now) }
+            } else if case .damaged = reading {
+                report.tallyWasDamaged = true
+            }
+            record[UserRecord.Key.lockedTime] = nil
+            record[UserRecord.Key.lockedBy] = nil
+            record[UserRecord.Key.lockedSince] = nil
+            record.resetFailures(now: now)
+            return record
+        }
+        // Then a fresh tally (a damaged one replaced); if this step does not happen, the reset
+        // time above already lifted the lock.
+        if case .damaged = reading {
+            try tallies.make(login, Tally())
+        } else if let file = try tallies.open(login, create: true) {
+            try file.update(durable: true, timeoutMilliseconds: tallies.lockTimeoutMilliseconds) { (t) throws(PwdirError) in
+                t = lockout.normalized(t, now: now, generation: record.resetGeneration).cleared
+                t.recovery = nil  // an unlock starts afresh: no code left from before
+            }
+        }
+        return report
+    }
+
+    public func remove(_ login: String) throws(PwdirError) {
+        try directory.update { (records) throws(PwdirError) in
+            guard let i = records.firstIndex(where: { $0.login == login }) else { throw .userNotFound(login) }
+            let team = records.filter { $0.manager == login }.map(\.login)
+            if !team.isEmpty {
+                throw .invalidValue(field: "user", reason: "'\(login)' manages \(team.joined(separator: ", ")); give them another manager first")
+            }
+            records.remove(at: i)
+        }
+        try tallies.remove(login)
+    }
+
+    // MARK: Helpers
+
+    /// The account's tally file, made if missing. A damaged one is replaced only when the last
+    /// unlock (or new password from an administrator) came after it was last written: that unlock
+    /// was interrupted before it could replace it. Otherwise `.tallyDamaged`.
+    private func openTally(_ login: String, record: UserRecord) throws(PwdirError) -> TallyFile {
+        let path = tallies.filePath(login)
+        do throws(PwdirError) {
+            guard let file = try tallies.open(login, create: true) else {
+                throw PwdirError.tallyDamaged(login: login, path: path, reason: "it vanished while being opened")
+            }
+            _ = try file.read()
+            return file
+        } catch {
+            guard case .tallyDamaged = error, let reset = record.failuresReset,
+                  let st = (try? Sys.lstatIfExists(path)) ?? nil, reset >= Int64(st.st_mtim.tv_sec) else { throw error }
+            try tallies.make(login, Tally())  // rename(2) replaces whatever is there, a link included
+            guard let fresh = try tallies.open(login, create: false) else { throw error }
+            return fresh
+        }
+    }
+
+    /// A random nonce naming one attempt in flight (never 0).
+    static func nonce() -> UInt64 {
+        let bytes = (try? randomBytes(8)) ?? [1, 0, 0, 0, 0, 0, 0, 0]
+        let n = bytes.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * $1.offset) }
+        return n == 0 ? 1 : n
+    }
+}

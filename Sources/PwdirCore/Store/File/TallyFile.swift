@@ -1,0 +1,173 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The tallies of a directory: `users.tally/` beside `users` (root's, 0700), one file per
+/// account (TallyCodec's fixed 4096 bytes, root's, 0600) and `.decoy`, which stands in for
+/// names that are not accounts. An account's file is its own lock (an OFD lock held only for
+/// the bookkeeping of one attempt, in a section the caller cannot stop); the decoy is never
+/// locked, so no login can hold up another.
+public struct TallyFolder: Sendable {
+    public let path: String
+    /// How long a lock is waited for: its holders only read and write one small file.
+    public var lockTimeoutMilliseconds = 3000
+
+    public init(directoryPath: String) {
+        path = directoryPath + ".tally"
+    }
+
+    public static let decoyName = ".decoy"
+
+    public func filePath(_ login: String) -> String { path + "/" + login }
+
+    /// Creates the folder (0700, root's) if it does not exist and checks it.
+    public func ensure() throws(PwdirError) {
+        do {
+            if try Sys.mkdir(path, 0o700) {
+                let fd = try Sys.open(path, O_RDONLY | O_DIRECTORY)
+                defer { Sys.close(fd) }
+                try Sys.ownByRoot(fd, path)
+            }
+        } catch {
+            if error.code == ENOENT { throw .directoryMissing(FilePathText.folder(of: path)) }
+            throw .system(error)
+        }
+        let st: stat?
+        do { st = try Sys.lstatIfExists(path) } catch { throw .system(error) }
+        guard let st, (st.st_mode & S_IFMT) == S_IFDIR else { throw .unsafeFile(path: path, reason: "it is not a folder") }
+        if (st.st_mode & 0o022) != 0 || (st.st_uid != 0 && st.st_uid != Sys.effectiveUID) {
+            throw .unsafeFile(path: path, reason: "others may write it; run chmod 700 on it")
+        }
+    }
+
+    /// The account's tally file, made empty if it does not exist yet. `.tallyDamaged` when the
+    /// file is not one pwdir wrote (a link, another owner, other modes, another size).
+    public func open(_ login: String, create: Bool = true) throws(PwdirError) -> TallyFile? {
+        let p = filePath(login)
+        do {
+            if let fd = try Sys.openIfExists(p, O_RDWR) {
+                return try TallyFile(fd: fd, path: p, login: login)
+            }
+        } catch let e as PwdirError {
+            throw e
+        } catch let e as SystemError {
+            if e.code == ELOOP { throw .tallyDamaged(login: login, path: p, reason: "it is a symbolic link") }
+            throw .system(e)
+        } catch { throw PwdirError(error) }
+        guard create else { return nil }
+        try make(login, Tally())
+        return try open(login, create: false)
+    }
+
+    /// Writes a fresh tally file for `login` holding `tally`: a temp file filled and synced, then
+    /// renamed into place, so a reader sees the old file or the whole new one.
+    public func make(_ login: String, _ tally: Tally) throws(PwdirError) {
+        try ensure()
+        let p = filePath(login)
+        let temp = path + "/.new." + login
+        do {
+            try Sys.unlinkIfExists(temp)
+            let fd = try Sys.open(temp, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+            var done = false
+            defer {
+                Sys.close(fd)
+                if !done { try? Sys.unlinkIfExists(temp) }
+            }
+            try Sys.fchmod(fd, temp, 0o600)
+            try Sys.ownByRoot(fd, temp)
+            try Sys.writeAll(fd, temp, TallyCodec.encodeFile(tally))
+            try Sys.fsync(fd, temp)
+            try Sys.rename(temp, p)
+            done = true
+            try Sys.fsyncFolder(of: p)
+        } catch { throw .system(error) }
+    }
+
+    /// Removes the tally of `login` (a removed user); nothing when there is none.
+    public func remove(_ login: String) throws(PwdirError) {
+        do { try Sys.unlinkIfExists(filePath(login)) } catch { throw .system(error) }
+    }
+
+    /// The tally of `login`, read without a lock (writers replace a slot whole, and a torn slot
+    /// fails its checksum). An empty tally when there is none.
+    public func read(_ login: String) throws(PwdirError) -> Tally {
+        guard let file = try open(login, create: false) else { return Tally() }
+        return try file.read().tally
+    }
+
+    /// The same reads and writes as an account's attempt, on the decoy file and without a lock:
+    /// names that are not accounts cost the same I/O and take nothing another login could wait
+    /// for. Errors are ignored (a full disk must not refuse names pwdir does not know).
+    public func touchDecoy(durable: Bool) {
+        do {
+            try ensure()
+            if (try? Sys.lstatIfExists(filePath(Self.decoyName))) ?? nil == nil { try make(Self.decoyName, Tally()) }
+            guard let fd = try? Sys.open(filePath(Self.decoyName), O_RDWR) else { return }
+            defer { Sys.close(fd) }
+            let bytes = (try? Sys.pread(fd, path, count: TallyCodec.fileSize, offset: 0)) ?? []
+            let sequence = (try? TallyCodec.decode(bytes))?.sequence ?? 1
+            let (offset, slot) = TallyCodec.encodeSlot(Tally(), after: sequence)
+            try? Sys.pwrite(fd, path, slot, offset: offset)
+            if durable { try? Sys.fsync(fd, path) }
+        } catch {}
+    }
+}
+
+/// One account's open tally file.
+public final class TallyFile {
+    let fd: Int32
+    public let path: String
+    public let login: String
+    /// When the file was last written (seconds), for telling a damage older than an unlock.
+    public let modified: Int64
+
+    init(fd: Int32, path: String, login: String) throws(PwdirError) {
+        self.fd = fd
+        self.path = path
+        self.login = login
+        let st: stat
+        do { st = try Sys.fstat(fd, path) } catch {
+            Sys.close(fd)
+            throw .system(error)
+        }
+        modified = Int64(st.st_mtim.tv_sec)
+        func damaged(_ why: String) -> PwdirError {
+            Sys.close(fd)
+            return .tallyDamaged(login: login, path: path, reason: why)
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw damaged("it is not a regular file") }
+        guard st.st_uid == Sys.effectiveUID || st.st_uid == 0 else { throw damaged("it is owned by uid \(st.st_uid)") }
+        guard st.st_mode & 0o077 == 0 else { throw damaged("its mode is \(String(st.st_mode & 0o777, radix: 8)), not 600") }
+        guard Int(st.st_size) == TallyCodec.fileSize else { throw damaged("it is \(st.st_size) bytes long, not \(TallyCodec.fileSize)") }
+    }
+
+    deinit { Sys.close(fd) }
+
+    /// The current version; `.tallyDamaged` if no copy in the file reads back.
+    public func read() throws(PwdirError) -> (tally: Tally, sequence: UInt64) {
+        let bytes: [UInt8]
+        do { bytes = try Sys.pread(fd, path, count: TallyCodec.fileSize, offset: 0) } catch { throw .system(error) }
+        do { return try TallyCodec.decode(bytes) } catch { throw .tallyDamaged(login: login, path: path, reason: error.reason) }
+    }
+
+    /// Read-change-write under the file's lock, held for this bookkeeping only, in a section the
+    /// caller's user cannot stop. The new version goes to the other slot, in place (no new disk
+    /// block); `durable` syncs it before the lock is released. `.busy` when the lock cannot be had.
+    public func update<T>(durable: Bool, timeoutMilliseconds: Int, _ change: (inout Tally) throws(PwdirError) -> T) throws(PwdirError) -> T {
+        try Sys.unstoppable { () throws(PwdirError) -> T in
+            let locked: Bool
+            do throws(SystemError) { locked = try Sys.lock(fd, path, timeoutMilliseconds: timeoutMilliseconds) } catch { throw .system(error) }
+            guard locked else { throw .busy(path: path) }
+            defer { Sys.unlock(fd) }
+            let (current, sequence) = try read()
+            var tally = current
+            let result = try change(&tally)
+            let (offset, slot) = TallyCodec.encodeSlot(tally, after: sequence)
+            do throws(SystemError) {
+                try Sys.pwrite(fd, path, slot, offset: offset)
+                if durable { try Sys.fsync(fd, path) }
+            } catch { throw .system(error) }
+            return result
+        }
+    }
+}

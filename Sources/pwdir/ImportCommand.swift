@@ -1,0 +1,184 @@
+import ArgumentParser
+import CSV
+import Foundation
+import PwdirCore
+
+/// `pwdir import FILE.csv`: employees from a spreadsheet. The whole file is checked first and
+/// every bad row reported with its line; if any row is bad nothing is written. Then one
+/// atomic write.
+struct ImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Add (and with --update, modify) users from a CSV file.",
+        discussion: "Columns, named by the header: login (required), full_name, email, recovery_email, role, manager, no_mailbox (yes: the email is fictitious), lang (en, fr). RFC 4180, UTF-8, optional BOM."
+    )
+    @OptionGroup var paths: PathOptions
+    @Argument(help: "The CSV file.") var file: String
+    @Flag(help: "Modify users that already exist (otherwise they are errors).") var update = false
+    @Flag(name: .customLong("send-credentials"), help: "Mail each new user their welcome kit (login and a temporary password).") var sendCredentials = false
+    @Flag(help: "One JSON document on stdout.") var json = false
+
+    static let columns = ["login", "full_name", "email", "recovery_email", "role", "manager", "no_mailbox", "lang"]
+
+    func run() throws {
+        let c = try CommandContext(paths)
+        try c.authority.require(.importFile)
+        let (rows, shapeProblems) = try Self.parse(file: file)
+        var added: [String] = [], modified: [String] = []
+        let (update, file, now) = (self.update, self.file, c.now)
+        try c.authority.perform(.importFile, target: nil, detail: file, outcome: { _ in "\(file): \(added.count) added, \(modified.count) modified" }) { () throws(PwdirError) in
+            try c.store.updateAll { (records) throws(PwdirError) in
+                (added, modified) = try Self.apply(rows, to: &records, update: update, file: file, now: now, earlierProblems: shapeProblems)
+            }
+        }
+        var results: CredentialsBatch.Results?
+        if sendCredentials && !added.isEmpty {
+            let newUsers = Set(added)
+            results = try CredentialsBatch(context: c, mustChange: true, action: .sendCredentials).send(to: try c.store.allRecords().filter { newUsers.contains($0.login) })
+        }
+        if json {
+            struct Report: Encodable { var added: [String]; var modified: [String]; var credentials: [CredentialsBatch.Outcome]? }
+            try Output.json(Report(added: added, modified: modified, credentials: results?.outcomes))
+        } else {
+            print("imported \(file): \(added.count) added, \(modified.count) modified")
+            try results?.report(json: false)
+        }
+        if let results, !results.allSent { throw ExitCode(1) }
+    }
+
+    /// One data row: its first line in the file and its values by column.
+    struct Row {
+        var line: Int
+        var values: [String: String]
+    }
+
+    /// A bad row: its line and what is wrong with it.
+    typealias Problem = (line: Int, text: String)
+
+    /// Reads and splits the file. Encoding and header problems fail here; rows with the wrong
+    /// number of fields are returned as problems, to be reported with every other bad row.
+    static func parse(file: String) throws -> (rows: [Row], problems: [Problem]) {
+        guard FileKind.isRegularFile(file), let data = FileManager.default.contents(atPath: file) else {
+            throw PwdirError.invalidValue(field: "CSV file", reason: "cannot read \(file) (it must be a regular file)")
+        }
+        var bytes = [UInt8](data)
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw PwdirError.invalidValue(field: "CSV file", reason: "\(file) is not UTF-8 text")
+        }
+        let reader = try CSVReader(string: text, hasHeaderRow: false)
+        guard let header = reader.next()?.map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) else {
+            throw PwdirError.invalidValue(field: "CSV file", reason: "\(file) is empty; its first line must name the columns")
+        }
+        guard header.contains("login") else {
+            throw PwdirError.invalidValue(field: "CSV file", reason: "\(file) line 1: the header has no 'login' column (columns: \(columns.joined(separator: ", ")))")
+        }
+        for name in header where !columns.contains(name) {
+            throw PwdirError.invalidValue(field: "CSV file", reason: "\(file) line 1: unknown column '\(PwdirError.printable(name))' (columns: \(columns.joined(separator: ", ")))")
+        }
+        if Set(header).count != header.count {
+            throw PwdirError.invalidValue(field: "CSV file", reason: "\(file) line 1: a column is named twice")
+        }
+        var rows: [Row] = []
+        var line = 1 + header.reduce(0) { $0 + $1.filter { $0 == "\n" }.count } + 1
+        var problems: [Problem] = []
+        while let fields = reader.next() {
+            let start = line
+            line += 1 + fields.reduce(0) { $0 + $1.utf8.filter { $0 == 0x0A }.count }
+            if fields.count == 1 && fields[0].isEmpty { continue }  // an empty line
+            if fields.count != header.count {
+                problems.append((start, "\(fields.count) fields where the header has \(header.count) (a quote not closed?)"))
+                continue
+            }
+            rows.append(Row(line: start, values: Dictionary(uniqueKeysWithValues: zip(header, fields))))
+        }
+        return (rows, problems)
+    }
+
+    /// Validates every row against the directory and applies them; throws with every problem
+    /// found (nothing is applied then).
+    static func apply(_ rows: [Row], to records: inout [UserRecord], update: Bool, file: String, now: Int64, earlierProblems: [Problem] = []) throws(PwdirError) -> (added: [String], modified: [String]) {
+        var problems: [Problem] = earlierProblems
+        var index: [String: Int] = [:]
+        var folded: [String: String] = [:]  // lower-cased login: the login in the directory
+        for (i, r) in records.enumerated() {
+            index[r.login] = i
+            folded[r.login.lowercased()] = r.login
+        }
+        let fileLogins = Set(rows.compactMap { $0.values["login"] })
+        var seen: [String: Int] = [:]
+        var added: [String] = [], modified: [String] = []
+        var edited = records
+        for row in rows {
+            func bad(_ why: String) { problems.append((row.line, why)) }
+            let v = row.values
+            let login = v["login"] ?? ""
+            do { try LoginName.validate(login) } catch { bad(error.message); continue }
+            if let first = seen[login.lowercased()] { bad("login '\(login)' already on line \(first) (logins differing only in letter case count as one)"); continue }
+            seen[login.lowercased()] = row.line
+            let existing = index[login]
+            if existing != nil && !update { bad("user '\(login)' already exists (use --update to modify existing users)"); continue }
+            if existing == nil, let other = folded[login.lowercased()] {
+                bad("login '\(login)' differs from '\(other)' only in letter case; two such accounts would look like one"); continue
+            }
+            var record = existing.map { edited[$0] } ?? UserRecord(login: login)
+            var rowOK = true
+            func field(_ name: String) -> String? {
+                guard let value = v[name]?.trimmingCharacters(in: .whitespaces) else { return nil }
+                return value
+            }
+            if let name = field("full_name") {
+                do {
+                    try FullName.validate(name, field: "full_name")
+                    record.fullName = name.isEmpty ? nil : name
+                } catch { bad(error.message); rowOK = false }
+            }
+            for (column, set) in [("email", { (r: inout UserRecord, a: String?) in r.mail = a }), ("recovery_email", { (r: inout UserRecord, a: String?) in r.recoveryMail = a })] {
+                guard let address = field(column) else { continue }
+                if address.isEmpty { set(&record, nil); continue }
+                do { try MailAddress.validate(address, field: column); set(&record, address) } catch { bad(error.message); rowOK = false }
+            }
+            if let role = field("role"), !role.isEmpty {
+                if let r = Role(rawValue: role.lowercased()) { record.role = r } else { bad("role '\(PwdirError.printable(role))' is not one of user, manager, admin"); rowOK = false }
+            }
+            if let manager = field("manager") {
+                if manager.isEmpty { record.manager = nil }
+                else if !LoginName.isValid(manager) { bad("manager '\(PwdirError.printable(manager))' is not a valid login"); rowOK = false }
+                else if manager == login { bad("a user cannot be their own manager"); rowOK = false }
+                else if index[manager] == nil && !fileLogins.contains(manager) { bad("manager '\(manager)' is neither in the directory nor in the file"); rowOK = false }
+                else { record.manager = manager }
+            }
+            if let flag = field("no_mailbox")?.lowercased() {
+                switch flag {
+                case "yes", "y", "true", "1": record.hasNoMailbox = true
+                case "no", "n", "false", "0", "": record.hasNoMailbox = false
+                default: bad("no_mailbox must be yes or no, not '\(PwdirError.printable(flag))'"); rowOK = false
+                }
+            }
+            if let lang = field("lang")?.lowercased() {
+                if lang.isEmpty { record.language = nil }
+                else if let l = MailLanguage(rawValue: lang) { record.language = l }
+                else { bad("lang must be one of \(MailLanguage.allCases.map(\.rawValue).joined(separator: ", ")), not '\(PwdirError.printable(lang))'"); rowOK = false }
+            }
+            guard rowOK else { continue }
+            if let i = existing {
+                if edited[i] != record { modified.append(login) }
+                edited[i] = record
+            } else {
+                record[UserRecord.Key.created] = GeneralizedTime.format(now)
+                record.resetFailures(now: now)
+                index[login] = edited.count
+                edited.append(record)
+                added.append(login)
+            }
+        }
+        if !problems.isEmpty {
+            let listed = problems.sorted { $0.line < $1.line }.prefix(50).map { "line \($0.line): \($0.text)" }
+            throw .invalidValue(field: "CSV file", reason: "\(file): \(problems.count) bad row\(problems.count == 1 ? "" : "s"), nothing was imported: " + listed.joined(separator: "; ") + (problems.count > 50 ? "; …" : ""))
+        }
+        edited.sort { $0.login.utf8.lexicographicallyPrecedes($1.login.utf8) }
+        records = edited
+        return (added, modified)
+    }
+}
+

@@ -1,0 +1,23 @@
+import ArgumentParser
+import PwdirCore
+
+struct LockCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "lock", abstract: "Lock an account: no login until 'pwdir unlock'.")
+    @OptionGroup var paths: PathOptions
+    @Argument(help: "The login to lock.") var name: String
+
+    func run() throws {
+        try LoginName.validate(name)
+        let c = try CommandContext(paths)
+        try c.authority.require(.lock, on: try c.store.record(name), targetName: name)
+        let actor = c.authority.name
+        try c.authority.perform(.lock, target: name, detail: "locked by hand") { () throws(PwdirError) in
+            try c.store.update(name) { (r) throws(PwdirError) in
+                r[UserRecord.Key.lockedTime] = UserRecord.adminLockValue
+                r[UserRecord.Key.lockedBy] = actor
+                r[UserRecord.Key.lockedSince] = GeneralizedTime.format(c.now)
+            }
+        }
+        print("locked \(name); 'pwdir unlock \(name)' reactivates it")
+    }
+}

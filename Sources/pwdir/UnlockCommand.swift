@@ -1,0 +1,33 @@
+import ArgumentParser
+import PwdirCore
+
+struct UnlockCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "unlock", abstract: "Reactivate an account locked by hand or by failed logins (clears the failure count).")
+    @OptionGroup var paths: PathOptions
+    @Argument(help: "The login to unlock.") var name: String
+
+    func run() throws {
+        try LoginName.validate(name)
+        let c = try CommandContext(paths)
+        let target = try c.store.record(name)
+        try c.authority.require(.unlock, on: target, targetName: name)
+        if c.authority.isManager, let target, target.isAdminLocked, target[UserRecord.Key.lockedBy] != c.authority.name {
+            let by = target[UserRecord.Key.lockedBy] ?? "an administrator"
+            c.auditor.record(actor: c.authority.name, action: Action.unlock.rawValue, target: name, result: "refused", detail: "locked by \(by)")
+            throw PwdirError.notAllowed("\(c.authority.name) may not unlock \(name): it was locked by \(by); a manager lifts only locks from failed logins and their own")
+        }
+        let report = try c.authority.perform(.unlock, target: name, outcome: Self.describe) { () throws(PwdirError) -> UnlockReport in
+            try c.store.unlock(name, settings: c.settings, now: c.now)
+        }
+        print("unlocked \(name) (\(Self.describe(report)))")
+    }
+
+    static func describe(_ r: UnlockReport) -> String {
+        var reasons: [String] = []
+        if r.wasAdministratorLocked { reasons.append("locked by \(r.administratorLockBy ?? "an administrator")") }
+        if let n = r.failureLock { reasons.append("locked after \(n) failed logins") }
+        else if r.failuresCleared > 0 { reasons.append("\(r.failuresCleared) failed login\(r.failuresCleared == 1 ? "" : "s") cleared") }
+        if r.tallyWasDamaged { reasons.append("its damaged failure tally replaced") }
+        return reasons.isEmpty ? "was not locked" : reasons.joined(separator: ", ")
+    }
+}

@@ -1,0 +1,115 @@
+import ArgumentParser
+import PwdirCore
+
+struct UserCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "user",
+        abstract: "Add, list, find, show, modify and remove users.",
+        subcommands: [UserAdd.self, UserList.self, UserFind.self, UserShow.self, UserModify.self, UserRemove.self]
+    )
+}
+
+struct UserAdd: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a user (no password yet: set one with 'pwdir passwd').")
+    @OptionGroup var paths: PathOptions
+    @Argument(help: "The login name.") var name: String
+    @OptionGroup var fields: UserFields
+
+    func run() throws {
+        try LoginName.validate(name)
+        try fields.check()
+        let c = try CommandContext(paths)
+        try c.authority.require(.add, targetName: name)
+        try c.authority.perform(.add, target: name) { () throws(PwdirError) in
+            var record = UserRecord(login: name)
+            try fields.apply(to: &record) { (m) throws(PwdirError) in try c.store.record(m) != nil }
+            record[UserRecord.Key.created] = GeneralizedTime.format(c.now)
+            try c.store.add(record, now: c.now)
+        }
+        print("added \(name); set a password with 'pwdir passwd \(name) --generate'")
+    }
+}
+
+struct UserModify: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "modify", abstract: "Change a user's attributes (an empty value clears one).")
+    @OptionGroup var paths: PathOptions
+    @Argument(help: "The login name.") var name: String
+    @OptionGroup var fields: UserFields
+
+    func run() throws {
+        try LoginName.validate(name)
+        try fields.check()
+        let c = try CommandContext(paths)
+        try c.authority.require(.modify, targetName: name)
+        let managerExists = fields.manager.map { m in m.isEmpty || ((try? c.store.record(m)) ?? nil) != nil } ?? true
+        try c.authority.perform(.modify, target: name) { () throws(PwdirError) in
+            try c.store.update(name) { (record) throws(PwdirError) in
+                try fields.apply(to: &record) { (_) throws(PwdirError) in managerExists }
+            }
+        }
+        print("modified \(name)")
+    }
+}
+
+struct UserRemove: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Delete a user.")
+    @OptionGroup var paths: PathOptions
+    @Argument(help: "The login name.") var name: String
+
+    func run() throws {
+        try LoginName.validate(name)
+        let c = try CommandContext(paths)
+        try c.authority.require(.remove, targetName: name)
+        try c.authority.perform(.remove, target: name) { () throws(PwdirError) in try c.store.remove(name) }
+        print("removed \(name)")
+    }
+}
+
+struct UserList: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List every user.")
+    @OptionGroup var paths: PathOptions
+    @Flag(help: "One JSON document on stdout.") var json = false
+    @Flag(help: "Only the accounts that cannot log in now (locked, expired temporary password).") var locked = false
+
+    func run() throws {
+        let c = try CommandContext(paths)
+        try c.authority.require(.list)
+        var views = try c.store.allRecords().filter { c.authority.allows(.list, on: $0) }.map(c.view)
+        if locked { views = views.filter(\.locked) }
+        try UserView.output(views, json: json)
+    }
+}
+
+struct UserFind: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "find", abstract: "Search users by login, name or email (case-insensitive).")
+    @OptionGroup var paths: PathOptions
+    @Argument(help: "Text to look for.") var query: String
+    @Flag(help: "One JSON document on stdout.") var json = false
+
+    func run() throws {
+        let c = try CommandContext(paths)
+        try c.authority.require(.find)
+        let needle = query.lowercased()
+        let found = try c.store.allRecords().filter { r in
+            c.authority.allows(.find, on: r) && [r.login, r.fullName, r.mail, r.recoveryMail].contains { $0?.lowercased().contains(needle) ?? false }
+        }
+        try UserView.output(found.map(c.view), json: json)
+    }
+}
+
+struct UserShow: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one user: attributes and account state (never the hash).")
+    @OptionGroup var paths: PathOptions
+    @Argument(help: "The login name.") var name: String
+    @Flag(help: "One JSON document on stdout.") var json = false
+
+    func run() throws {
+        try LoginName.validate(name)
+        let c = try CommandContext(paths)
+        let target = try c.store.record(name)
+        try c.authority.require(.show, on: target, targetName: name)
+        guard let target else { throw PwdirError.userNotFound(name) }
+        let view = c.view(target)
+        if json { try Output.json(view) } else { print(view.details) }
+    }
+}
