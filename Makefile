@@ -45,13 +45,14 @@ bench: build
 # Installs what `make build` made; it builds nothing (run `make build` first, as a normal user
 # if you like) and installs only what a host needs to run pwdir (scripts/deps.sh runtime).
 install:
-	@for f in $(BUILD)/pwdir $(BUILD)/libpam_pwdir.so; do \
+	@for f in $(BUILD)/pwdir $(BUILD)/pwdir-chkpwd $(BUILD)/libpam_pwdir.so; do \
 	  [ -e $$f ] || { echo "make install: $$f is missing; run 'make build' first" >&2; exit 1; }; \
 	done
 	@scripts/deps.sh runtime
 	install -d -m 0755 $(DESTDIR)$(PAMDIR) $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(CONFDIR)
 	install -m 0644 $(BUILD)/libpam_pwdir.so $(DESTDIR)$(PAMDIR)/pam_pwdir.so
 	install -m 0755 $(BUILD)/pwdir $(DESTDIR)$(PREFIX)/sbin/pwdir
+	install -o root -g root -m 4755 $(BUILD)/pwdir-chkpwd $(DESTDIR)$(PREFIX)/sbin/pwdir-chkpwd
 	install -d -m 0700 $(DESTDIR)$(STATEDIR)
 	@if [ -e $(DESTDIR)$(CONFDIR)/pwdir.conf ]; then \
 	  echo "keeping the existing $(CONFDIR)/pwdir.conf"; \
@@ -62,7 +63,7 @@ install:
 
 # Leaves the directory ($(STATEDIR)) and pwdir.conf: they hold the organisation's data.
 uninstall:
-	rm -f $(DESTDIR)$(PAMDIR)/pam_pwdir.so $(DESTDIR)$(PREFIX)/sbin/pwdir
+	rm -f $(DESTDIR)$(PAMDIR)/pam_pwdir.so $(DESTDIR)$(PREFIX)/sbin/pwdir $(DESTDIR)$(PREFIX)/sbin/pwdir-chkpwd
 	@echo "removed the module and the command; $(STATEDIR) and $(CONFDIR)/pwdir.conf are kept"
 
 clean:

@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .library(name: "pam_pwdir", type: .dynamic, targets: ["PamPwdir"]),
         .executable(name: "pwdir", targets: ["pwdir"]),
+        .executable(name: "pwdir-chkpwd", targets: ["pwdir-chkpwd"]),
         .executable(name: "pwdir-bench", targets: ["pwdir-bench"]),
     ],
     dependencies: [
@@ -37,6 +38,14 @@ let package = Package(
                 "-Xlinker", "-z", "-Xlinker", "nodelete",
                 "-Xlinker", "--version-script=\(exportsMap)",
             ])]
+        ),
+        // The setuid helper for callers without root: its own runtime, like the module's, and
+        // blind to SWIFT_* variables.
+        .executableTarget(
+            name: "pwdir-chkpwd",
+            dependencies: ["PwdirCore", "CPwdirRuntimeEnv"],
+            swiftSettings: [.unsafeFlags(["-static-stdlib"])],
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
         ),
         // Mail for the command (and, through the command, for the module): Foundation and
         // swift-mustache are allowed here, never in the module.

@@ -22,3 +22,19 @@ __attribute__((visibility("hidden"))) char *getenv(const char *name) {
 }
 
 void cpwdir_runtime_env_anchor(void) {}
+
+static int cpwdir_saved_argc;
+static char *const *cpwdir_saved_argv;
+
+// glibc calls .init_array functions with (argc, argv, envp), in a program and in a library alike.
+static void cpwdir_capture_arguments(int argc, char **argv, char **envp) {
+    (void)envp;
+    cpwdir_saved_argc = argc;
+    cpwdir_saved_argv = argv;
+}
+
+__attribute__((section(".init_array"), used))
+static void (*const cpwdir_capture_arguments_entry)(int, char **, char **) = cpwdir_capture_arguments;
+
+int cpwdir_argc(void) { return cpwdir_saved_argv == NULL ? 0 : cpwdir_saved_argc; }
+char *const *cpwdir_argv(void) { return cpwdir_saved_argv; }

@@ -134,6 +134,11 @@ class Binaries:
     pwdir: Path
     module: Path
 
+    @property
+    def chkpwd(self) -> Path:
+        """The setuid helper for callers without root (built beside the command)."""
+        return self.pwdir.parent / "pwdir-chkpwd"
+
     @classmethod
     def find(cls) -> "Binaries":
         """From PWDIR_BIN, else .build/release under the repository; raises LookupError saying
@@ -603,3 +608,36 @@ def password_hash_field(directory: bytes) -> str:
     found = re.search(rb"userPassword=[^\t\n]*", directory)
     assert found, "no userPassword in the directory"
     return found.group(0).decode()
+
+
+# ---------------------------------------------------------------------------------------------
+# A private mount namespace, for what pam_wrapper cannot reach
+
+
+class Namespace:
+    """A private mount namespace held open by a sleeping process: `run()` enters it (nsenter) for
+    each command, so a test sets up mounts once and then drives programs one by one. Mounts made
+    in it never reach the real system; it goes away with `close()`."""
+
+    def __init__(self):
+        self.holder = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sleep", "infinity"])
+        deadline = time.time() + 5
+        own = os.readlink("/proc/self/ns/mnt")
+        while os.readlink("/proc/%d/ns/mnt" % self.holder.pid) == own:
+            assert time.time() < deadline, "unshare did not make a mount namespace"
+            time.sleep(0.01)
+
+    def run(self, argv, *, env=None, stdin=None, timeout=COMMAND_TIMEOUT, quiet=False) -> Run:
+        """ARGV inside the namespace (as root; use setpriv in ARGV to become someone else)."""
+        return run(["nsenter", "--mount=/proc/%d/ns/mnt" % self.holder.pid, "--", *argv],
+                   env=env or base_environment(), stdin=stdin, timeout=timeout, quiet=quiet)
+
+    def sh(self, script: str, **kwargs) -> Run:
+        """A shell script inside the namespace; fails the test when it fails."""
+        result = self.run(["/bin/sh", "-euc", script], **kwargs)
+        assert result.ok, "in the namespace, %s failed: %s" % (script.strip().splitlines()[0], result)
+        return result
+
+    def close(self):
+        self.holder.kill()
+        self.holder.wait()

@@ -10,4 +10,10 @@
 /// Referenced so the linker keeps this object.
 void cpwdir_runtime_env_anchor(void);
 
+/// The program's arguments as libc passed them to its constructors. A program linked with this
+/// target must use these, not CommandLine.arguments: on Linux the runtime finds argv by walking
+/// back from `environ`, which here is not the one on the stack.
+int cpwdir_argc(void);
+char *const *cpwdir_argv(void);
+
 #endif

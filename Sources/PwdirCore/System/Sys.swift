@@ -115,6 +115,35 @@ public enum Sys {
         return bytes
     }
 
+    /// Reads `fd` (a pipe) to its end, at most `limit` bytes (one more than the caller accepts,
+    /// so it can tell "too long"), waiting at most `timeoutMilliseconds` in all.
+    static func readLimited(_ fd: Int32, _ path: String, limit: Int, timeoutMilliseconds: Int) throws(SystemError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: limit)
+        var used = 0
+        let deadline = monotonicNanoseconds() + UInt64(timeoutMilliseconds) * 1_000_000
+        while used < limit {
+            let now = monotonicNanoseconds()
+            guard now < deadline else { throw SystemError("read", path, ETIMEDOUT) }
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = Glibc.poll(&p, 1, Int32((deadline - now) / 1_000_000) + 1)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                throw SystemError("poll", path)
+            }
+            if ready == 0 { continue }
+            let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + used, limit - used) }
+            if n < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                throw SystemError("read", path)
+            }
+            if n == 0 { break }
+            used += n
+        }
+        let result = Array(bytes[0..<used])
+        for i in bytes.indices { bytes[i] = 0 }
+        return result
+    }
+
     /// pread(2) of exactly `count` bytes at `offset` (fewer only at the end of the file).
     static func pread(_ fd: Int32, _ path: String, count: Int, offset: Int) throws(SystemError) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
