@@ -2,6 +2,33 @@
 
 #include <pwquality.h>
 #include <stdio.h>
+#include <unistd.h>
+
+// libcrack's compiled-in dictionary (CRACKLIB_DICTPATH); weak: libcrack comes in through
+// libpwquality, and its headers (libcrack2-dev) are not needed to build.
+extern const char *GetDefaultCracklibDict(void) __attribute__((weak));
+static const char cpwdir_debian_dictionary[] = "/var/cache/cracklib/cracklib_dict";
+
+// With dictcheck on, the dictionary libcrack will open (PATH.pwd, .pwi, .hwm) must be readable;
+// 0 when it is (or dictcheck is off), else CPWDIR_QUALITY_NO_DICTIONARY with the path in `reason`.
+static int cpwdir_quality_dictionary(pwquality_settings_t *pwq, char *reason, size_t reasonsize) {
+    int check = 1;
+    if (pwquality_get_int_value(pwq, PWQ_SETTING_DICT_CHECK, &check) == 0 && check == 0) return 0;
+    const char *path = NULL;
+    if (pwquality_get_str_value(pwq, PWQ_SETTING_DICT_PATH, &path) != 0 || path == NULL || path[0] == '\0') {
+        path = GetDefaultCracklibDict != NULL ? GetDefaultCracklibDict() : NULL;
+        if (path == NULL) path = cpwdir_debian_dictionary;
+    }
+    static const char *const parts[] = { ".pwd", ".pwi", ".hwm" };
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        char file[4096];
+        if (snprintf(file, sizeof file, "%s%s", path, parts[i]) >= (int)sizeof file || access(file, R_OK) != 0) {
+            snprintf(reason, reasonsize, "%s", file);
+            return CPWDIR_QUALITY_NO_DICTIONARY;
+        }
+    }
+    return 0;
+}
 
 // pwquality_strerror may return a constant string instead of filling `buf`.
 static void cpwdir_quality_reason(char *reason, size_t reasonsize, int rc, void *aux) {
@@ -24,6 +51,11 @@ int cpwdir_quality_check(const char *const *options, int count, const char *pass
             pwquality_free_settings(pwq);
             return rc;
         }
+    }
+    int missing = cpwdir_quality_dictionary(pwq, reason, reasonsize);
+    if (missing != 0) {
+        pwquality_free_settings(pwq);
+        return missing;
     }
     int score = pwquality_check(pwq, password, old, user, &aux);
     if (score < 0) cpwdir_quality_reason(reason, reasonsize, score, aux);

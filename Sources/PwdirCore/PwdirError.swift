@@ -22,6 +22,8 @@ public enum PwdirError: Error, Equatable, CustomStringConvertible {
     case tallyDamaged(login: String, path: String, reason: String)
     case unsafeFile(path: String, reason: String)
     case settings(path: String, line: Int, reason: String)
+    /// dictcheck is on and libcrack's dictionary file cannot be read: no password can be checked.
+    case dictionaryMissing(String)
     // Someone else is at it: 6.
     case busy(path: String)
     /// The file was replaced by something that ignored the lock.
@@ -75,6 +77,8 @@ public enum PwdirError: Error, Equatable, CustomStringConvertible {
             return "the failure tally of \(login) (\(path)) cannot be read safely: \(reason); the account counts as locked until 'pwdir unlock \(login)'"
         case let .unsafeFile(path, reason):
             return "refusing to use \(path): \(reason)"
+        case let .dictionaryMissing(path):
+            return "the password dictionary \(path) is missing, so no new password can be checked; install cracklib-runtime (which builds it) or set dictcheck = 0 in pwdir.conf"
         case let .settings(path, line, reason):
             return line > 0 ? "settings \(path) line \(line): \(reason)" : "settings \(path): \(reason)"
         case let .busy(path):
@@ -106,7 +110,7 @@ public enum PwdirError: Error, Equatable, CustomStringConvertible {
         case .invalidLogin, .invalidValue, .weakPassword, .passwordMismatch, .passwordTooLong: return 2
         case .userExists, .directoryExists: return 3
         case .userNotFound: return 4
-        case .directoryMissing, .folderMissing, .directoryCorrupt, .tallyDamaged, .unsafeFile, .settings: return 5
+        case .directoryMissing, .folderMissing, .directoryCorrupt, .tallyDamaged, .unsafeFile, .settings, .dictionaryMissing: return 5
         case .busy, .changedMeanwhile, .lockedMeanwhile, .rateLimited: return 6
         case .mail: return 7
         case .notAllowed: return 77
@@ -124,6 +128,7 @@ public enum PwdirError: Error, Equatable, CustomStringConvertible {
         case .busy, .changedMeanwhile: return "the directory is busy"
         case .lockedMeanwhile: return "the account was locked meanwhile"
         case .mayHaveBeenApplied: return "it may have been changed; try the new password"
+        case .dictionaryMissing: return "the password checks cannot run on this host; tell your administrator"
         default: return "the password directory cannot be used right now"
         }
     }

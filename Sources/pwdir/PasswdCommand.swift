@@ -118,7 +118,7 @@ struct PasswdCommand: ParsableCommand {
                 return candidate
             } catch {
                 // A missing dictionary refuses every password: say so rather than retry.
-                if case .weakPassword(let why) = error, why.contains("dictcheck") { throw error }
+                if case .dictionaryMissing = error { throw error }
                 lastError = error
             }
         }

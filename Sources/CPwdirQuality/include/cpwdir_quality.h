@@ -9,6 +9,11 @@
 /// syntax). `old` (may be NULL) is the current password, for difok; `user` (may be NULL) for
 /// usercheck/gecoscheck. Returns the score (0..100) or a negative PWQ_ERROR_*; the reason, in
 /// pwquality's words, is written into `reason` when the result is negative.
+/// cpwdir_quality_check's answer when dictcheck is on and libcrack's dictionary cannot be read
+/// (`reason` then holds the dictionary's path). libpwquality would refuse every password with
+/// "error loading dictionary" and libcrack would print on the host's stderr; the check stops first.
+#define CPWDIR_QUALITY_NO_DICTIONARY (-10000)
+
 int cpwdir_quality_check(const char *const *options, int count, const char *password,
                          const char *old, const char *user, char *reason, size_t reasonsize);
 

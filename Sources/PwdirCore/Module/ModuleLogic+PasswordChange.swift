@@ -59,7 +59,12 @@ extension ModuleLogic {
         do {
             try PasswordPolicy(settings: settings).check(new, user: user, old: host.oldAuthToken, record: record, settings: settings)
         } catch {
-            host.tell("Password refused: \(error.reasonForUser).", isError: true)
+            if case .dictionaryMissing = error {
+                host.log(.err, "cannot check the new password of \(user): \(error.message)")
+                host.tell("Your password could not be changed (\(error.reasonForUser)).", isError: true)
+            } else {
+                host.tell("Password refused: \(error.reasonForUser).", isError: true)
+            }
             return .authTokError
         }
         let id = AuditLog.newID()

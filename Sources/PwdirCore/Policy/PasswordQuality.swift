@@ -10,7 +10,8 @@ public enum PasswordQuality {
         return rc == 0 ? nil : String(cBuffer: reason)
     }
 
-    /// Throws `.weakPassword` with pwquality's reason when `password` fails the checks.
+    /// Throws `.weakPassword` with pwquality's reason when `password` fails the checks, and
+    /// `.dictionaryMissing` when dictcheck is on and libcrack's dictionary cannot be read.
     /// `old` is the current password when known (for difok), `user` the login.
     public static func check(_ password: SecretBytes, old: SecretBytes?, user: String?, settings: Settings) throws(PwdirError) {
         let options = ["minlen=\(settings.minlen)"] + settings.qualityOptions
@@ -26,6 +27,7 @@ public enum PasswordQuality {
                 }
             }
         }
+        if score == CPWDIR_QUALITY_NO_DICTIONARY { throw .dictionaryMissing(String(cBuffer: reason)) }
         if score < 0 {
             var text = String(cBuffer: reason)
             if text.hasSuffix(".") { text.removeLast() }
