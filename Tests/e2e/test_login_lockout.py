@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from pwdir_e2e import median, ms, write_directory_file, password_hash_field
+from pwdir_e2e import lines_of, median, ms, write_directory_file, password_hash_field
 
 PAM_SET_ITEMS = next(iter(sorted(glob.glob("/usr/lib/*/pam_wrapper/pam_set_items.so") +
                                  glob.glob("/usr/lib*/pam_wrapper/pam_set_items.so"))), None)
@@ -87,6 +87,37 @@ def test_lockout_after_deny_failures(world):
     for n in range(1, 7):
         world.login_refused("ana", "Wrong-Password-%d" % n)
     world.login_ok("ana", "Right-Password-1")
+
+
+def test_new_password_from_an_administrator_lifts_a_failure_lock(world):
+    """As the seeds say ("only the account administrator can unlock it by generating a temporary
+    password"): `passwd --stdin` and `passwd --generate` on an account locked by failed logins lift
+    that lock and say so; an administrator's own `pwdir lock` stays until `pwdir unlock`, and the
+    command says that too."""
+    world.write_conf("deny = 3", "unlock_time = 0")
+    world.init()
+    world.user_with_password("ana", "Right-Password-1")
+
+    def lock_by_failures():
+        for n in (1, 2, 3):
+            world.login_refused("ana", "Wrong-Password-%d" % n)
+        world.login_refused("ana", "Right-Password-1")
+
+    lock_by_failures()
+    typed = world.pw_ok("passwd", "ana", "--stdin", "--no-force-change", stdin=lines_of("Fresh-Start-Pass-2"))
+    assert "its lock from failed logins is lifted" in typed.out, str(typed)
+    world.login_ok("ana", "Fresh-Start-Pass-2", "authenticate", "acct_mgmt")
+    assert world.show("ana")["failures"] == 0
+    lock_by_failures()
+    generated = world.pw_ok("passwd", "ana", "--generate")
+    assert "its lock from failed logins is lifted" in generated.out, str(generated)
+    world.must_change("ana", generated.out.splitlines()[-1])
+    world.pw_ok("lock", "ana")
+    kept = world.pw_ok("passwd", "ana", "--stdin", "--no-force-change", stdin=lines_of("Third-Start-Pass-3"))
+    assert "still locked by an administrator until 'pwdir unlock'" in kept.out, str(kept)
+    world.login_refused("ana", "Third-Start-Pass-3")
+    world.pw_ok("unlock", "ana")
+    world.login_ok("ana", "Third-Start-Pass-3", "authenticate", "acct_mgmt")
 
 
 def test_parallel_failures_all_counted(world):
