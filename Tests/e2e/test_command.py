@@ -176,6 +176,35 @@ def test_duplicate_login_never_unlocks(world):
     assert not granted, "the module let ana (locked on one of two lines) log in with (locked first, before, after): %s" % granted
 
 
+def test_far_apart_duplicate_and_disorder_never_unlock(world):
+    """A login twice far from its twin (an unlocked stale copy, then other users, then the locked
+    one), or a stale copy out of order: the binary search alone would find the unlocked copy.
+    The module checks a version the seal (`users.seal`, written by every pwdir writer) does not
+    name as strictly as the command does, so it refuses what the command refuses — then, the
+    file mended by a pwdir write, logs in again without re-checking."""
+    world.init()
+    world.user_with_password("ana", "Right-Password-1")
+    hash_field = password_hash_field(world.snapshot())
+    line = "uid=ana\t" + hash_field
+    locked = line + "\tpwdAccountLockedTime=000001010000Z"
+    layouts = {
+        "twin far away": ["uid=a%02d" % i for i in range(5)] + [line] + ["uid=am%02d" % i for i in range(40)] + [locked]
+                         + ["uid=b%02d" % i for i in range(5)],
+        "stale copy out of order": ["uid=a%02d" % i for i in range(20)] + [locked] + ["uid=b%02d" % i for i in range(20)]
+                                   + [line] + ["uid=c%02d" % i for i in range(3)],
+    }
+    for name, lines in layouts.items():
+        write_directory_file(world.db, lines)
+        assert re.search(r"line [0-9]", world.expect_clean_error("user", "list").err), name
+        result = world.pam("ana", answers=["Right-Password-1"], debug=True)
+        assert not result.ok, "%s: the module let ana (locked on one of two lines) in: %s" % (name, result)
+        assert any("line" in l for l in syslog_lines(result)), "%s: no syslog line names the bad line" % name
+    write_directory_file(world.db, [line])
+    world.login_ok("ana", "Right-Password-1")
+    sealed = world.path("users.seal").read_bytes() if world.path("users.seal").exists() else b""
+    assert sealed.startswith(b"pwdir-seal 1 "), "the module did not seal the version it checked whole: %r" % sealed[:40]
+
+
 def test_symlinks_never_followed(world):
     """A temp file or backup left as a symlink is replaced, never written through; a symlinked lock
     file is not followed (refusing is fine, with one clean line); a symlinked or group-writable

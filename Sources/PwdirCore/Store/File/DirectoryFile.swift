@@ -21,6 +21,8 @@ public struct DirectoryFile: Sendable {
     public var lockPath: String { path + ".lock" }
     public var tempPath: String { path + "+" }
     public var backupPath: String { path + "-" }
+    /// Which version was last checked whole (DirectorySeal).
+    public var sealPath: String { path + ".seal" }
 
     // MARK: Reading
 
@@ -30,12 +32,19 @@ public struct DirectoryFile: Sendable {
     }
 
     /// Finds one user without reading the whole file (the module's view): the file is mapped
-    /// and searched by login; header, trailer and every line probed are checked. One open.
+    /// and searched by login; header, trailer and every line probed are checked. A version the
+    /// seal does not name is first checked whole, as the command checks it (`DirectorySeal`).
+    /// One open of the directory.
     public func lookup(_ login: String) throws(PwdirError) -> UserRecord? {
         let (fd, st) = try openForReading()
         defer { Sys.close(fd) }
+        let sealed = DirectorySeal.matches(st, sealPath: sealPath)
         return try Sys.withMapping(fd, path, size: Int(st.st_size)) { (bytes) throws(PwdirError) in
-            try DirectoryCodec.lookup(login, in: bytes, path: path)
+            if !sealed {
+                _ = try DirectoryCodec.decode(bytes, path: path)
+                DirectorySeal.write(st, sealPath: sealPath)
+            }
+            return try DirectoryCodec.lookup(login, in: bytes, path: path)
         }
     }
 
@@ -88,7 +97,9 @@ public struct DirectoryFile: Sendable {
         try AtomicFile.withLock(lockPath, target: path, timeoutMilliseconds: lockTimeoutMilliseconds, body)
     }
 
+    /// Writes the new version and seals it (what the encoder writes passes the whole check).
     private func replace(with records: [UserRecord], original: stat?) throws(PwdirError) {
         try AtomicFile.replace(path, with: DirectoryCodec.encode(records), original: original, backup: backupPath)
+        if let st = try? Sys.lstatIfExists(path) { DirectorySeal.write(st, sealPath: sealPath) }
     }
 }
