@@ -35,6 +35,7 @@ test=(
   python3-pexpect   # terminals for passwd, su, ssh
   util-linux        # setpriv, unshare
   valgrind          # make bench: instruction counts
+  strace            # e2e kill points (strace -e inject)
 )
 
 case "${1:-test}" in

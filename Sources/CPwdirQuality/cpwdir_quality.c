@@ -2,16 +2,35 @@
 
 #include <pwquality.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 // libcrack's compiled-in dictionary (CRACKLIB_DICTPATH); weak: libcrack comes in through
 // libpwquality, and its headers (libcrack2-dev) are not needed to build.
 extern const char *GetDefaultCracklibDict(void) __attribute__((weak));
+extern const char *FascistCheck(const char *pw, const char *dictpath) __attribute__((weak));
 static const char cpwdir_debian_dictionary[] = "/var/cache/cracklib/cracklib_dict";
+
+// libcrack's FascistCheck leaves the password it checked (lower-cased, reversed) in its static
+// buffers, in the host, after pam_end. One more check of a dummy that libcrack accepts and that
+// is at least as long overwrites them. (A dummy it refused early would overwrite nothing.)
+static const char cpwdir_dummy[] =
+    "Qv8#Tm2!Rx7%Lp4*Wz9@Hk3=Nb6^Jd5+Fs1=Gc8~Yt2?Ue7;Ma4:Ko9]Pi3[Sl6{Dh1}Bn5<Cw8>Xr2|Ez7,Vq4.Oj9_";
+
+static void cpwdir_quality_overwrite_libcrack(size_t length, const char *dictpath) {
+    if (FascistCheck == NULL) return;
+    char dummy[1024];
+    size_t n = length < sizeof cpwdir_dummy - 1 ? sizeof cpwdir_dummy - 1 : length;
+    if (n >= sizeof dummy) n = sizeof dummy - 1;
+    for (size_t i = 0; i < n; i++) dummy[i] = cpwdir_dummy[(i + i / (sizeof cpwdir_dummy - 1)) % (sizeof cpwdir_dummy - 1)];
+    dummy[n] = '\0';
+    (void)FascistCheck(dummy, dictpath);
+}
 
 // With dictcheck on, the dictionary libcrack will open (PATH.pwd, .pwi, .hwm) must be readable;
 // 0 when it is (or dictcheck is off), else CPWDIR_QUALITY_NO_DICTIONARY with the path in `reason`.
-static int cpwdir_quality_dictionary(pwquality_settings_t *pwq, char *reason, size_t reasonsize) {
+static int cpwdir_quality_dictionary(pwquality_settings_t *pwq, char *reason, size_t reasonsize, const char **used) {
+    *used = NULL;
     int check = 1;
     if (pwquality_get_int_value(pwq, PWQ_SETTING_DICT_CHECK, &check) == 0 && check == 0) return 0;
     const char *path = NULL;
@@ -27,6 +46,7 @@ static int cpwdir_quality_dictionary(pwquality_settings_t *pwq, char *reason, si
             return CPWDIR_QUALITY_NO_DICTIONARY;
         }
     }
+    *used = path;
     return 0;
 }
 
@@ -52,12 +72,14 @@ int cpwdir_quality_check(const char *const *options, int count, const char *pass
             return rc;
         }
     }
-    int missing = cpwdir_quality_dictionary(pwq, reason, reasonsize);
+    const char *dictionary = NULL;
+    int missing = cpwdir_quality_dictionary(pwq, reason, reasonsize, &dictionary);
     if (missing != 0) {
         pwquality_free_settings(pwq);
         return missing;
     }
     int score = pwquality_check(pwq, password, old, user, &aux);
+    if (dictionary != NULL) cpwdir_quality_overwrite_libcrack(strlen(password), dictionary);
     if (score < 0) cpwdir_quality_reason(reason, reasonsize, score, aux);
     pwquality_free_settings(pwq);
     return score;

@@ -6,13 +6,23 @@ struct Auditor {
     let directoryPath: String
 
     func record(actor: String, action: String, target: String?, result: String, detail: String? = nil, id: String? = nil) {
+        do { try append(actor: actor, action: action, target: target, result: result, detail: detail, id: id) } catch {
+            Output.warn("cannot write the audit trail: \(error.message)")
+        }
+    }
+
+    /// The "pending" line written before a change: a change whose record cannot be written is
+    /// not made (the error says why; nothing changed).
+    func begin(actor: String, action: String, target: String?, detail: String? = nil, id: String) throws(PwdirError) {
+        try append(actor: actor, action: action, target: target, result: "pending", detail: detail, id: id)
+    }
+
+    private func append(actor: String, action: String, target: String?, result: String, detail: String?, id: String?) throws(PwdirError) {
         let event = AuditEvent(time: systemNow(), actor: actor, action: action, target: target, result: result, detail: detail, id: id)
         SystemLog.write(ident: "pwdir", result == "ok" || result == "pending" ? .notice : .warning, event.syslogLine)
         // Nothing happened to a directory that does not exist: syslog only, and no file is
         // left behind.
         guard DirectoryFile(path: directoryPath).exists else { return }
-        do { try log.append(event) } catch {
-            Output.warn("cannot write the audit trail: \(error.message)")
-        }
+        try log.append(event)
     }
 }

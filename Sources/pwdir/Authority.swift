@@ -88,7 +88,7 @@ struct Authority {
     @discardableResult
     func perform<T>(_ action: Action, target: String?, detail: String? = nil, outcome: ((T) -> String?)? = nil, _ body: () throws(PwdirError) -> T) throws(PwdirError) -> T {
         let id = AuditLog.newID()
-        auditor.record(actor: name, action: action.rawValue, target: target, result: "pending", detail: detail, id: id)
+        try auditor.begin(actor: name, action: action.rawValue, target: target, detail: detail, id: id)
         do {
             let result = try body()
             auditor.record(actor: name, action: action.rawValue, target: target, result: "ok", detail: outcome?(result) ?? detail, id: id)

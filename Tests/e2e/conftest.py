@@ -102,6 +102,7 @@ C_HELPERS = {
     "dlopen_check": ["-ldl"],
     "hoststate": ["-O1", "-lpam"],
     "recovery_host": ["-O1", "-lpam"],
+    "memory_host": ["-O1", "-lpam"],
 }
 
 
@@ -183,7 +184,8 @@ class Tally:
     directory, 4096 bytes in the format `Sources/PwdirCore/Store/File/TallyCodec.swift` describes
     (two checksummed slots; the newer valid one counts). When that format changes, only this class
     changes. Tests ask `pwdir user show --json` and pamtester wherever they can, and come here only
-    for what nothing public shows: a recovery code's clock and tries, and moving that clock."""
+    for what nothing public shows: a recovery code's clock and tries, and moving that clock; the
+    attempts in flight and their age; and values no module would write."""
 
     SIZE = 4096
     MAGIC = b"pwdir-tally 2\n\0\0"
@@ -252,6 +254,79 @@ class Tally:
         except FileNotFoundError:
             return False
         return "code" in fields and int(fields["codeTries"]) < 3
+
+    # Whole slots: the attempts in flight, and values no module would ever write.
+
+    ATTEMPTS = 48
+
+    def slot(self, login: str) -> dict:
+        """The current version: sequence; locked (lock time, 0: none); attempts, oldest first, as
+        (time, nonce) with nonce 0 for a counted failure and any other for an attempt in flight;
+        overflow (failures beyond the 64 kept one by one) and overflowNewest; generation."""
+        _, (_, seq, s) = self._current(login)
+        count = struct.unpack_from("<H", s, 24)[0]
+        return {"sequence": seq, "locked": struct.unpack_from("<q", s, 16)[0],
+                "attempts": [struct.unpack_from("<qQ", s, self.ATTEMPTS + 16 * i) for i in range(min(count, 64))],
+                "overflow": struct.unpack_from("<I", s, 28)[0], "generation": struct.unpack_from("<Q", s, 32)[0],
+                "overflowNewest": struct.unpack_from("<q", s, 40)[0]}
+
+    def in_flight(self, login: str) -> list:
+        """The times of LOGIN's attempts in flight (counted before their hash, not settled yet)."""
+        return [time for time, nonce in self.slot(login)["attempts"] if nonce]
+
+    def age_in_flight(self, login: str, seconds: int):
+        """Moves the start of LOGIN's attempts in flight SECONDS into the past (as if their process
+        had been stopped that long): a new version in the other slot, as the module writes."""
+        data, (offset, seq, slot) = self._current(login)
+        count = struct.unpack_from("<H", slot, 24)[0]
+        for i in range(count):
+            time, nonce = struct.unpack_from("<qQ", slot, self.ATTEMPTS + 16 * i)
+            if nonce:
+                struct.pack_into("<q", slot, self.ATTEMPTS + 16 * i, time - seconds)
+        seq += 1
+        struct.pack_into("<Q", slot, 0, seq)
+        struct.pack_into("<Q", slot, 8, self.checksum(bytes(slot), seq))
+        with open(self.path(login), "r+b") as f:
+            f.seek(self.SLOTS[seq % 2])
+            f.write(bytes(slot))
+
+    @classmethod
+    def encode_slot(cls, sequence: int, locked: int = 0, attempts=(), overflow: int = 0, overflow_newest: int = 0,
+                    generation: int = 0, count: int = None, recovery: dict = None) -> bytes:
+        """One slot holding exactly the values given, checked against nothing (times any i64,
+        counters anything their field holds; COUNT: the attempt count as written, else
+        len(ATTEMPTS)), with a right checksum. RECOVERY: hash, sent, expires, tries, claimNonce,
+        claimTime."""
+        s = bytearray(cls.SLOT)
+        struct.pack_into("<Q", s, 0, sequence)
+        struct.pack_into("<q", s, 16, locked)
+        struct.pack_into("<H", s, 24, len(attempts) if count is None else count)
+        struct.pack_into("<I", s, 28, overflow)
+        struct.pack_into("<Q", s, 32, generation)
+        struct.pack_into("<q", s, 40, overflow_newest)
+        for i, (time, nonce) in enumerate(attempts):
+            struct.pack_into("<qQ", s, cls.ATTEMPTS + 16 * i, time, nonce)
+        if recovery:
+            code = recovery["hash"].encode()
+            s[26], s[27] = 1, recovery.get("tries", 0)
+            struct.pack_into("<qqQqB", s, cls.RECOVERY, recovery["sent"], recovery["expires"],
+                             recovery.get("claimNonce", 0), recovery.get("claimTime", 0), len(code))
+            s[cls.RECOVERY + 33:cls.RECOVERY + 33 + len(code)] = code
+        struct.pack_into("<Q", s, 8, cls.checksum(bytes(s), sequence))
+        return bytes(s)
+
+    def write(self, login: str, slot0: bytes = None, slot1: bytes = None):
+        """Replaces LOGIN's tally with a whole file (root's, 0600) holding these slots (None: zeros,
+        an empty copy)."""
+        data = bytearray(self.MAGIC + bytes(self.SIZE - len(self.MAGIC)))
+        for offset, slot in zip(self.SLOTS, (slot0, slot1)):
+            if slot is not None:
+                data[offset:offset + self.SLOT] = slot
+        temp = self.folder / (".test." + login)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(bytes(data))
+        os.rename(temp, self.path(login))
 
     @staticmethod
     def hashes_under(root: Path) -> set:

@@ -18,6 +18,11 @@
  * printed; the exit status is 0 only when there is none and every pam_authenticate and
  * pam_acct_mgmt returned PAM_SUCCESS.
  *
+ * One descriptor may appear that is not a difference: glibc's syslog socket (a datagram Unix
+ * socket connected to /dev/log, close-on-exec), which syslog(3) opens at the first line the
+ * module logs (pam_syslog) and keeps open, as for every PAM module that logs. One such socket is
+ * printed as a "syslog socket" note; a second one, or one without close-on-exec, is a difference.
+ *
  * --self-test changes each recorded item between two records and exits 0 only if the
  * comparison reports all of them (so a comparison that sees nothing cannot pass unnoticed). */
 #define _GNU_SOURCE
@@ -31,7 +36,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <syslog.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -51,7 +59,9 @@ struct state {
     unsigned char blocked[MAXSIG];
     char umask[32];
     char cwd[PATH_MAX];
-    char *fds;       /* "N -> target\n" for every open descriptor */
+    char *fds;       /* "N -> target\n" for every open descriptor but syslog's */
+    char *syslog;    /* the same for datagram sockets connected to /dev/log (glibc's syslog) */
+    int syslog_count;
     char threads[32];
     char *env;       /* environ, one entry a line */
     char locale[512];
@@ -82,6 +92,23 @@ static void status_field(const char *key, char *out, size_t size) {
         }
     }
     fclose(f);
+}
+
+/* A datagram Unix socket connected to /dev/log (or to what /dev/log links to): syslog(3)'s. */
+static int is_syslog_socket(int fd) {
+    int type = 0, domain = 0;
+    socklen_t len = sizeof type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_DGRAM) return 0;
+    len = sizeof domain;
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_UNIX) return 0;
+    struct sockaddr_un peer;
+    memset(&peer, 0, sizeof peer);
+    len = sizeof peer;
+    if (getpeername(fd, (struct sockaddr *)&peer, &len) != 0) return 0;
+    peer.sun_path[sizeof peer.sun_path - 1] = 0;
+    if (strcmp(peer.sun_path, _PATH_LOG) == 0) return 1;
+    char real[PATH_MAX];
+    return realpath(_PATH_LOG, real) != NULL && strcmp(peer.sun_path, real) == 0;
 }
 
 static void record(struct state *s) {
@@ -117,6 +144,7 @@ static void record(struct state *s) {
     /* readdir order is the kernel's (ascending); keep it */
     struct dirent *e;
     s->fds = append(NULL, "");
+    s->syslog = append(NULL, "");
     while ((e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.') continue;
         int fd = atoi(e->d_name);
@@ -127,7 +155,12 @@ static void record(struct state *s) {
         link[n < 0 ? 0 : n] = 0;
         int fl = fcntl(fd, F_GETFD);
         snprintf(line, sizeof line, "%d -> %s%s\n", fd, link, fl >= 0 && (fl & FD_CLOEXEC) ? " (cloexec)" : "");
-        s->fds = append(s->fds, line);
+        if (strncmp(link, "socket:", 7) == 0 && is_syslog_socket(fd)) {
+            s->syslog = append(s->syslog, line);
+            s->syslog_count++;
+        } else {
+            s->fds = append(s->fds, line);
+        }
     }
     closedir(d);
 
@@ -144,6 +177,7 @@ static void record(struct state *s) {
 
 static void free_state(struct state *s) {
     free(s->fds);
+    free(s->syslog);
     free(s->env);
 }
 
@@ -219,6 +253,18 @@ static int compare(const struct state *a, const struct state *b, const char *whe
         printf("%s: open descriptors differ (- before only, + after only)\n", when);
         line_diff(a->fds, b->fds);
         diffs++;
+    }
+    if (strcmp(a->syslog, b->syslog) != 0) {
+        /* glibc's syslog socket, opened at the first line logged and kept: allowed once, and
+         * only close-on-exec (it must not leak into the host's children) */
+        const char *text = b->syslog;
+        if (b->syslog_count > 1 || (b->syslog_count == 1 && strstr(text, "(cloexec)") == NULL)) {
+            printf("%s: syslog sockets differ (- before only, + after only)\n", when);
+            line_diff(a->syslog, b->syslog);
+            diffs++;
+        } else if (b->syslog_count == 1) {
+            printf("%s: syslog socket %.*s kept open by syslog(3): allowed\n", when, (int)strcspn(text, "\n"), text);
+        }
     }
     if (strcmp(a->threads, b->threads) != 0) {
         printf("%s: %s threads, were %s\n", when, b->threads, a->threads);
