@@ -24,7 +24,9 @@ build=(
   libcrypt-dev      # crypt.h
   libpwquality-dev  # pwquality.h
   gcc libc6-dev     # the C shims, the test programs
-  binutils          # nm, readelf
+  binutils          # nm, readelf, strip
+  dpkg-dev          # make deb: dpkg-shlibdeps, dpkg-architecture
+  python3           # Debian's, for scripts (man.sh, the bench)
 )
 test=(
   pamtester         # drives the module from the outside
@@ -36,6 +38,9 @@ test=(
   util-linux        # setpriv, unshare
   valgrind          # make bench: instruction counts
   strace            # e2e kill points (strace -e inject)
+  faketime          # e2e clock jumps (libfaketime)
+  mandoc            # make check: the man pages linted
+  lintian           # make deb: the package checked
 )
 
 case "${1:-test}" in

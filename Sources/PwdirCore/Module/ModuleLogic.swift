@@ -60,7 +60,10 @@ public struct ModuleLogic {
         guard LoginName.isValid(user) else { return .userUnknown }
         let tally = (try? Sys.lstatIfExists(paths.tallies + "/" + user)) ?? nil
         let unreadable = withoutRoot  // the tallies are out of reach: assume the name is ours
-        return tally != nil || unreadable ? .authInfoUnavailable : .userUnknown
+        if tally != nil || unreadable { return .authInfoUnavailable }
+        // No tally (a full disk kept it from being made): the directory, if it can be read, says.
+        if case .some(.some) = try? store.record(user) { return .authInfoUnavailable }
+        return .userUnknown
     }
 
     /// One event in the audit trail (and nothing else: syslog lines are written where they happen).

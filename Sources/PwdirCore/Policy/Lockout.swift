@@ -30,10 +30,16 @@ public struct Lockout: Sendable {
             t = t.cleared
             t.generation = generation
         }
+        var expired = false
         for i in t.attempts.indices {
             if t.attempts[i].time > now { t.attempts[i].time = now }
-            if t.attempts[i].isPending, now &- t.attempts[i].time >= Self.pendingSeconds { t.attempts[i].nonce = 0 }
+            if t.attempts[i].isPending, now &- t.attempts[i].time >= Self.pendingSeconds {
+                t.attempts[i].nonce = 0
+                expired = true
+            }
         }
+        // Attempts that expired are failures like any other: they lock at deny.
+        if expired, t.lockedTime == nil, deny > 0, countingFailures(t, now: now) >= deny { t.lockedTime = now }
         if t.overflowNewest > now { t.overflowNewest = now }
         if let locked = t.lockedTime, locked > now { t.lockedTime = now }
         if t.lockedTime != nil && !isLocked(t, now: now) {
