@@ -56,7 +56,10 @@ let package = Package(
                 "PwdirCore", "PwdirMail",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "CSV", package: "CSV.swift"),
-            ]
+            ],
+            // Its own runtime too: a host running pwdir needs no Swift toolchain (make install, the .deb).
+            swiftSettings: [.unsafeFlags(["-static-stdlib"])],
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
         ),
         // A PAM application in a few lines (pam_start_confdir, a scripted conversation), for the
         // bench and the tests.
