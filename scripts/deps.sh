@@ -38,9 +38,11 @@ test=(
   util-linux        # setpriv, unshare
   valgrind          # make bench: instruction counts
   strace            # e2e kill points (strace -e inject)
-  faketime          # e2e clock jumps (libfaketime)
   mandoc            # make check: the man pages linted
   lintian           # make deb: the package checked
+  openssh-server    # e2e: a real sshd on loopback (its daemon is not started: see below)
+  openssh-client    # e2e: ssh, scp
+  faketime          # e2e clock jumps (libfaketime)
 )
 
 case "${1:-test}" in
@@ -59,5 +61,13 @@ done
 if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# A package's postinst must not start a daemon (openssh-server's sshd) on this machine: a
+# temporary policy-rc.d refuses every start, and goes when the install is done.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+  $sudo chmod 0755 "$policy"
+  trap '$sudo rm -f "$policy"' EXIT
+fi
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -3,12 +3,15 @@
 /// and, where it helps the user, told.
 extension ModuleLogic {
     public func authenticate(user: String) -> ModuleResult {
-        guard let settings = loadSettings() else { return unavailable(nil, user: user) }
+        // Without root the helper reads the settings and the accounts: nothing to load here.
+        let settings = withoutRoot ? nil : loadSettings()
+        if !withoutRoot && settings == nil { return unavailable(nil, user: user) }
         // The password first: everything about the account is read afterwards, so a reset, a
         // lock or failures made while the user typed all count.
         guard let (password, asked) = obtainPassword() else {
             return options.useFirstPass ? .authError : .conversationError
         }
+        guard let settings else { return askChecker("auth", user, password: password) }
         if asked && password.isEmpty && settings.recovery && !withoutRoot {
             return recover(user: user, settings: settings)
         }

@@ -5,7 +5,10 @@
 /// pam_pwquality does) and answers PAM_IGNORE, so pam_unix with use_authtok keeps working.
 extension ModuleLogic {
     public func prepareChange(user: String, changeExpired: Bool) -> ModuleResult {
-        guard let settings = loadSettings() else { return unavailable(nil, user: user) }
+        guard let settings = loadSettings() else {
+            let result = unavailable(nil, user: user)
+            return result == .userUnknown ? .ignore : result
+        }
         let record: UserRecord
         do {
             guard let found = try store.record(user) else { return .ignore }
@@ -38,7 +41,10 @@ extension ModuleLogic {
     }
 
     public func updatePassword(user: String, changeExpired: Bool) -> ModuleResult {
-        guard let settings = loadSettings() else { return unavailable(nil, user: user) }
+        guard let settings = loadSettings() else {
+            let result = unavailable(nil, user: user)
+            return result == .userUnknown ? collectForTheModuleBelow() : result
+        }
         let record: UserRecord
         do {
             guard let found = try store.record(user) else { return collectForTheModuleBelow() }
