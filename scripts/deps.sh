@@ -24,6 +24,7 @@ build=(
   libcrypt-dev      # crypt.h
   libpwquality-dev  # pwquality.h
   gcc libc6-dev     # the C shims, the test programs
+  libstdc++-12-dev  # the Swift runtime linked into the module, the helper and the command
   binutils          # nm, readelf, strip
   dpkg-dev          # make deb: dpkg-shlibdeps, dpkg-architecture
   python3           # Debian's, for scripts (man.sh, the bench)
