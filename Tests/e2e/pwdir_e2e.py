@@ -115,7 +115,7 @@ def base_environment() -> dict:
 def missing_tools() -> list:
     """What the suites need and this machine lacks, each with the Debian package that has it."""
     missing = ["%s (%s)" % (tool, package) for tool, package in [
-        ("pamtester", "pamtester"), ("cc", "gcc"), ("setpriv", "util-linux"), ("nm", "binutils"),
+        ("pamtester", "pamtester"), ("cc", "gcc"), ("sshd", "openssh-server"), ("ssh", "openssh-client"), ("setpriv", "util-linux"), ("nm", "binutils"),
         ("readelf", "binutils"), ("ldd", "libc-bin")] if shutil.which(tool) is None]
     if not os.path.exists(MSMTP):
         missing.append(MSMTP + " (msmtp)")

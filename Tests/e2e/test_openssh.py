@@ -351,9 +351,9 @@ def sshd(world):
         host.stop()
 
 
-def temporary_password(world, user: str = "ana", *add_options) -> str:
+def temporary_password(world, user: str = "ana") -> str:
     """USER added, with a generated password that must be changed at the next login."""
-    world.pw_ok("user", "add", user, *add_options)
+    world.pw_ok("user", "add", user)
     password = world.pw_ok("passwd", user, "--generate").out.strip().splitlines()[-1]
     world.secret(password)
     assert world.show(user)["mustChangePassword"], "a generated password is not a temporary one"
@@ -361,8 +361,8 @@ def temporary_password(world, user: str = "ana", *add_options) -> str:
 
 
 def assert_root_owned(world):
-    """Every file of the directory (users, users-, users.lock), the tally folder and each tally,
-    and the audit log: root's, group root, whatever process made them."""
+    """Every file of the directory (users and its backup, lock and other companions), the tally
+    folder and each tally, and the audit log: root's, group root, whatever process made them."""
     tallies = Path(str(world.db) + ".tally")
     assert (world.folder / "audit.log").is_file() and tallies.is_dir(), "no audit log or no tally folder"
     files = [p for p in world.folder.iterdir() if p.name.startswith("users") or p.name == "audit.log"]

@@ -4,6 +4,7 @@ on nothing, someone not in the directory on nothing, an admin on everything; und
 whole run holds a password, a hash or a code."""
 import json
 import re
+import stat
 import time
 
 import pytest
@@ -265,7 +266,8 @@ def test_audit_trail_holds_no_secret(recovery_world, mailbox, tally, session_dir
     assert '"actor":"pam:pwtest","action":"recovery code","target":"ana","result":"ok"' in own, \
         "the module's recovery is not in the audit trail (so its absence of secrets proves little)"
     assert '"actor":"pam","action":"recovery code","target":"ana","result":"ok"' in own, "the helper's mailed code is not in the audit trail"
-    trails = sorted(session_dir.rglob("audit.log"))
+    # Regular files only: other tests plant FIFOs and symlinks at audit.log (opening a FIFO waits).
+    trails = sorted(t for t in session_dir.rglob("audit.log") if stat.S_ISREG(t.lstat().st_mode))
     for trail in trails:
         info = trail.stat()
         assert info.st_mode & 0o7777 == 0o600, "%s is mode %o, not 600" % (trail, info.st_mode & 0o7777)
