@@ -44,6 +44,7 @@ test=(
   openssh-server    # e2e: a real sshd on loopback (its daemon is not started: see below)
   openssh-client    # e2e: ssh, scp
   faketime          # e2e clock jumps (libfaketime)
+  openssl           # e2e: shadow hashes for the test users of the PAM-stack tests
 )
 
 case "${1:-test}" in

@@ -403,6 +403,8 @@ def test_broken_pwdir_local_passwords_still_change(host, breakage):
 # module reads nothing itself (neither the settings nor the accounts) and asks the helper.
 LOCKER_CASES = {name: BREAKAGES[name] for name in ("directory missing", "directory corrupt", "settings malformed")}
 LOCKER_CASES["settings root-only"] = "printf 'deny = 5\\n' > %s && chmod 0600 %s" % (SETTINGS, SETTINGS)
+
+
 @pytest.mark.parametrize("breakage", list(LOCKER_CASES))
 def test_broken_pwdir_at_a_screen_locker(host, breakage):
     """Without root (pamtester run by the user itself): with the directory missing or corrupt, or
