@@ -9,7 +9,7 @@
 # Everything it makes goes to .build-fuzz/ (never .build, where SwiftPM builds): the objects and
 # binaries, a scratch copy of the seed corpus per target (new inputs go there, never into
 # Fuzz/corpus), logs, and the input of any crash. Exit 1 on a crash, naming the input's path.
-# A crash input is replayed with: .build-fuzz/bin/TARGET INPUT
+# A crash input is replayed with: SWIFT_BACKTRACE=enable=no .build-fuzz/bin/TARGET INPUT
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -94,17 +94,17 @@ for t in "${targets[@]}"; do
     tally) options+=(-max_len=4200) ;;  # a whole tally file (4096 bytes) and the mode byte
   esac
   log=$out/logs/$t.log
-  before=$(ls "$crashes" | wc -l)
   started=$SECONDS
   if run "$bin" "${options[@]}" "$work/corpus" >"$log" 2>&1; then
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     echo "fuzz: $t: clean, ${runs:-?} inputs in $((SECONDS - started)) s, corpus $(ls "$work/corpus" | wc -l) (log ${log#"$root"/})"
   else
     status=1
-    input=$(ls -t "$crashes" | head -n 1)
-    if [ "$(ls "$crashes" | wc -l)" -gt "$before" ] && [ -n "$input" ]; then
+    # libFuzzer names the input it kept (the same name again for an input seen before).
+    input=$(sed -n 's/.*Test unit written to //p' "$log" | tail -n 1)
+    if [ -n "$input" ] && [ -e "$input" ]; then
       what=$(grep -a -m1 -o -E 'property broken: .*|ERROR: AddressSanitizer: [^ ]*|ERROR: libFuzzer: .*|Fatal error: .*' "$log" | cut -c1-200)
-      echo "fuzz: $t: FAILED: ${what:-see the log} — input kept at ${crashes#"$root"/}/$input (log ${log#"$root"/}; replay: .build-fuzz/bin/$t ${crashes#"$root"/}/$input)" >&2
+      echo "fuzz: $t: FAILED: ${what:-see the log} — input kept at ${input#"$root"/} (log ${log#"$root"/}; replay: SWIFT_BACKTRACE=enable=no .build-fuzz/bin/$t ${input#"$root"/})" >&2
     else
       echo "fuzz: $t: FAILED without a crash input; see ${log#"$root"/}" >&2
     fi
