@@ -73,7 +73,7 @@ private func checkRanges(_ s: Settings) {
         && (0...day).contains(s.recoveryInterval)
         && s.sendmail.first?.hasPrefix("/") == true && !s.sendmail.contains { $0.isEmpty || $0.contains(" ") }
         && s.templatesDir.map { $0.hasPrefix("/") } ?? true && s.auditLog.map { $0.hasPrefix("/") } ?? true
-        && s.qualityOptions.allSatisfy { o in Settings.qualityKeys.contains { o.hasPrefix($0 + "=") } }
+        && s.qualityOptions.allSatisfy { o in Settings.qualityKeys.contains { o.utf8.starts(with: ($0 + "=").utf8) } }
     guard ok else { fail("a value out of range: \(s)") }
 }
 

@@ -119,7 +119,7 @@ public struct Settings: Equatable, Sendable {
             case _ where qualityKeys.contains(key):
                 let option = "\(key)=\(value)"
                 if let reason = PasswordQuality.invalidOption(option) { throw fail("\(key): \(reason)") }
-                s.qualityOptions.removeAll { $0.hasPrefix(key + "=") }
+                s.qualityOptions.removeAll { $0.utf8.starts(with: (key + "=").utf8) }  // bytes: a value may start with a combining mark
                 s.qualityOptions.append(option)
             case "sendmail":
                 let argv = value.split(separator: " ").map(String.init)
