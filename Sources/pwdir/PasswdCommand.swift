@@ -117,8 +117,9 @@ struct PasswdCommand: ParsableCommand {
                 try policy.check(candidate, user: user, old: nil, record: nil, settings: settings)
                 return candidate
             } catch {
-                // A missing dictionary refuses every password: say so rather than retry.
-                if case .dictionaryMissing = error { throw error }
+                // Only a weak candidate is worth another try; anything else (a missing
+                // dictionary) refuses every password.
+                guard case .weakPassword = error else { throw error }
                 lastError = error
             }
         }

@@ -627,14 +627,17 @@ class Namespace:
             assert time.time() < deadline, "unshare did not make a mount namespace"
             time.sleep(0.01)
 
-    def run(self, argv, *, env=None, stdin=None, timeout=COMMAND_TIMEOUT, quiet=False) -> Run:
-        """ARGV inside the namespace (as root; use setpriv in ARGV to become someone else)."""
-        return run(["nsenter", "--mount=/proc/%d/ns/mnt" % self.holder.pid, "--", *argv],
-                   env=env or base_environment(), stdin=stdin, timeout=timeout, quiet=quiet)
+    def run(self, argv, env=None, *, stdin=None, timeout=COMMAND_TIMEOUT, quiet=False) -> Run:
+        """ARGV inside the namespace (as root; use setpriv in ARGV to become someone else). A
+        preload in ENV is set inside (by env), so nsenter itself never carries it."""
+        env = dict(env or base_environment())
+        preload = ["env", "LD_PRELOAD=" + env.pop("LD_PRELOAD")] if "LD_PRELOAD" in env else []
+        return run(["nsenter", "--mount=/proc/%d/ns/mnt" % self.holder.pid, "--", *preload, *map(str, argv)],
+                   env=env, stdin=stdin, timeout=timeout, quiet=quiet)
 
-    def sh(self, script: str, **kwargs) -> Run:
-        """A shell script inside the namespace; fails the test when it fails."""
-        result = self.run(["/bin/sh", "-euc", script], **kwargs)
+    def sh(self, script: str, *args, **kwargs) -> Run:
+        """A shell script inside the namespace ($1... are ARGS); fails the test when it fails."""
+        result = self.run(["/bin/sh", "-euc", script, "sh", *args], **kwargs)
         assert result.ok, "in the namespace, %s failed: %s" % (script.strip().splitlines()[0], result)
         return result
 

@@ -137,39 +137,15 @@ def two_users(world, *conf):
     world.user_with_password("bo", "Right-Password-2")
 
 
-class PrivateMounts:
-    """A private mount namespace (unshare -m --propagation private) held open by a small shell,
-    which first runs SETUP (mounts; $1... are ARGS); `run` starts a command inside it (nsenter).
-    A preload in the command's environment is set inside (by env), so nsenter never carries it."""
-
-    def __init__(self, setup: str, *args):
-        self.holder = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c",
-                                        setup + " && echo ready && exec sleep 300", "sh", *map(str, args)],
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        ready = self.holder.stdout.readline().strip()
-        if ready != "ready":
-            self.close()
-            raise AssertionError("the private mount namespace did not start: %s" % self.holder.stderr.read())
-
-    def run(self, argv, env: dict, stdin=None, quiet=False) -> e2e.Run:
-        outer = {k: v for k, v in env.items() if k != "LD_PRELOAD"}
-        inner = ["env", "LD_PRELOAD=" + env["LD_PRELOAD"]] if "LD_PRELOAD" in env else []
-        return e2e.run(["nsenter", "-t", str(self.holder.pid), "-m", "--", *inner, *map(str, argv)],
-                       env=outer, stdin=stdin, quiet=quiet)
-
-    def close(self):
-        if self.holder.poll() is None:
-            self.holder.kill()
-        self.holder.wait()
-
-
 @pytest.fixture
 def private_mounts():
-    """private_mounts(SETUP, *ARGS): a PrivateMounts, closed at the end of the test."""
+    """private_mounts(SETUP, *ARGS): a pwdir_e2e.Namespace in which the shell script SETUP ($1...
+    are ARGS) ran first; closed at the end of the test."""
     made = []
 
     def start(setup, *args):
-        made.append(PrivateMounts(setup, *args))
+        made.append(e2e.Namespace())
+        made[-1].sh(setup, *map(str, args))
         return made[-1]
     yield start
     for namespace in made:

@@ -65,11 +65,12 @@ extension ModuleLogic {
         do {
             try PasswordPolicy(settings: settings).check(new, user: user, old: host.oldAuthToken, record: record, settings: settings)
         } catch {
-            if case .dictionaryMissing = error {
+            switch error {
+            case .weakPassword, .passwordTooLong:
+                host.tell("Password refused: \(error.reasonForUser).", isError: true)
+            default:  // the checks could not run (a missing dictionary): the host's problem
                 host.log(.err, "cannot check the new password of \(user): \(error.message)")
                 host.tell("Your password could not be changed (\(error.reasonForUser)).", isError: true)
-            } else {
-                host.tell("Password refused: \(error.reasonForUser).", isError: true)
             }
             return .authTokError
         }

@@ -44,11 +44,7 @@ struct DirectorySeal: Equatable {
         return numbers.count == 7 ? DirectorySeal(fields: numbers) : nil
     }
 
-    static func checksum(_ text: String) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
-        return h
-    }
+    static func checksum(_ text: String) -> UInt64 { Checksum.fnv1a(text.utf8) }
 
     /// Whether the seal at `sealPath` names the version described by `st`.
     static func matches(_ st: stat, sealPath: String) -> Bool {

@@ -147,13 +147,10 @@ public enum TallyCodec {
 
     static func isTime(_ t: Int64) -> Bool { t > 0 && t <= maxTime }
 
-    /// FNV-1a, 64 bits: catches torn writes and flipped bits (the file is root's; this is not
-    /// against an adversary, who would need root).
+    /// The slot's checksum: FNV-1a of the sequence number (little-endian) and bytes 16 on.
     static func checksum(_ slot: [UInt8], sequence: UInt64) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for i in 0..<8 { h = (h ^ UInt64(UInt8(truncatingIfNeeded: sequence >> (8 * i)))) &* 0x100_0000_01B3 }
-        for b in slot[16...] { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
-        return h
+        let seq = (0..<8).lazy.map { UInt8(truncatingIfNeeded: sequence >> (8 * $0)) }
+        return Checksum.fnv1a(slot[16...], continuing: Checksum.fnv1a(seq))
     }
 
     static func put(_ v: UInt64, into s: inout [UInt8], at o: Int) {

@@ -59,28 +59,12 @@ public struct TallyFolder: Sendable {
         return try open(login, create: false)
     }
 
-    /// Writes a fresh tally file for `login` holding `tally`: a temp file filled and synced, then
-    /// renamed into place, so a reader sees the old file or the whole new one.
+    /// Writes a fresh tally file for `login` holding `tally`, through the one atomic-write
+    /// recipe (temp file `LOGIN+`, never a login, synced, renamed), so a reader sees the old file
+    /// or the whole new one.
     public func make(_ login: String, _ tally: Tally) throws(PwdirError) {
         try ensure()
-        let p = filePath(login)
-        let temp = path + "/.new." + login
-        do {
-            try Sys.unlinkIfExists(temp)
-            let fd = try Sys.open(temp, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-            var done = false
-            defer {
-                Sys.close(fd)
-                if !done { try? Sys.unlinkIfExists(temp) }
-            }
-            try Sys.fchmod(fd, temp, 0o600)
-            try Sys.ownByRoot(fd, temp)
-            try Sys.writeAll(fd, temp, TallyCodec.encodeFile(tally))
-            try Sys.fsync(fd, temp)
-            try Sys.rename(temp, p)
-            done = true
-            try Sys.fsyncFolder(of: p)
-        } catch { throw .system(error) }
+        try AtomicFile.replace(filePath(login), with: TallyCodec.encodeFile(tally), original: nil, backup: nil)
     }
 
     /// Removes the tally of `login` (a removed user); nothing when there is none.
