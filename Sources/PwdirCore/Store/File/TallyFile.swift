@@ -46,6 +46,11 @@ public struct TallyFolder: Sendable {
         let p = filePath(login)
         do {
             if let fd = try Sys.openIfExists(p, O_RDWR) {
+                if let old = TallyVersion1.migrating(fd, path: p) {  // written by pwdir 0.8
+                    Sys.close(fd)
+                    try make(login, old)
+                    return try open(login, create: false)
+                }
                 return try TallyFile(fd: fd, path: p, login: login)
             }
         } catch let e as PwdirError {
