@@ -67,8 +67,11 @@ struct CredentialsBatch {
         guard !hashes.isEmpty else { return audited(outcomes) }
         // Which of them are locked by failed logins now (lifted below) or by an administrator (kept).
         var failureLocked: Set<String> = []
+        var tallyGenerations: [String: UInt64] = [:]  // a reset must go above them (see resetFailures)
         for login in hashes.keys {
-            if let t = c.store.tally(login).tally, let r = try? c.store.record(login),
+            guard let t = c.store.tally(login).tally else { continue }
+            tallyGenerations[login] = t.generation
+            if let r = try? c.store.record(login),
                lockout.isLocked(lockout.normalized(t, now: c.now, generation: r.resetGeneration), now: c.now) { failureLocked.insert(login) }
         }
         let (remember, mustChange, now) = (c.settings.remember, self.mustChange, c.now)
@@ -82,7 +85,7 @@ struct CredentialsBatch {
                 for i in records.indices {
                     guard let hash = hashes[records[i].login] else { continue }
                     records[i].setPassword(hash: hash, now: now, mustChange: mustChange, temporary: mustChange, remember: remember)
-                    records[i].resetFailures(now: now)
+                    records[i].resetFailures(now: now, above: tallyGenerations[records[i].login] ?? 0)
                     done[records[i].login] = records[i].isAdminLocked
                 }
                 return done

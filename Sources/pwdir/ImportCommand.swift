@@ -28,7 +28,8 @@ struct ImportCommand: ParsableCommand {
         let (update, file, now) = (self.update, self.file, c.now)
         try c.authority.perform(.importFile, target: nil, detail: file, outcome: { _ in "\(file): \(added.count) added, \(modified.count) modified" }) { () throws(PwdirError) in
             try c.store.updateAll { (records) throws(PwdirError) in
-                (added, modified) = try Self.apply(rows, to: &records, update: update, file: file, now: now, earlierProblems: shapeProblems)
+                (added, modified) = try Self.apply(rows, to: &records, update: update, file: file, now: now, earlierProblems: shapeProblems,
+                                                   staleGeneration: { c.store.tally($0).tally?.generation ?? 0 })
             }
         }
         var results: CredentialsBatch.Results?
@@ -97,7 +98,10 @@ struct ImportCommand: ParsableCommand {
 
     /// Validates every row against the directory and applies them; throws with every problem
     /// found (nothing is applied then).
-    static func apply(_ rows: [Row], to records: inout [UserRecord], update: Bool, file: String, now: Int64, earlierProblems: [Problem] = []) throws(PwdirError) -> (added: [String], modified: [String]) {
+    /// `staleGeneration`: the reset generation of a tally left under a new login (by a removal cut
+    /// short), which the new account's must go above.
+    static func apply(_ rows: [Row], to records: inout [UserRecord], update: Bool, file: String, now: Int64, earlierProblems: [Problem] = [],
+                      staleGeneration: (String) -> UInt64 = { _ in 0 }) throws(PwdirError) -> (added: [String], modified: [String]) {
         var problems: [Problem] = earlierProblems
         var index: [String: Int] = [:]
         var folded: [String: String] = [:]  // lower-cased login: the login in the directory
@@ -166,7 +170,7 @@ struct ImportCommand: ParsableCommand {
                 edited[i] = record
             } else {
                 record[UserRecord.Key.created] = GeneralizedTime.format(now)
-                record.resetFailures(now: now)
+                record.resetFailures(now: now, above: staleGeneration(login))
                 index[login] = edited.count
                 edited.append(record)
                 added.append(login)

@@ -206,17 +206,29 @@ class Tally:
             h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
         return h
 
+    @staticmethod
+    def next_sequence(seq: int) -> int:
+        """The sequence number after SEQ, as the module numbers them: after u64 max comes 2."""
+        return 2 if seq == 2 ** 64 - 1 else seq + 1
+
     def _current(self, login: str):
         data = self.path(login).read_bytes()
         assert len(data) == self.SIZE and data.startswith(self.MAGIC), "tally %s is not a version 2 tally" % login
-        best = None
-        for offset in self.SLOTS:
+        valid = []
+        for index, offset in enumerate(self.SLOTS):
             slot = data[offset:offset + self.SLOT]
             seq, check = struct.unpack_from("<QQ", slot, 0)
-            if seq and check == self.checksum(slot, seq) and (best is None or seq > best[1]):
-                best = (offset, seq, bytearray(slot))
-        assert best, "tally %s has no valid copy" % login
-        return data, best
+            if seq and seq % 2 == index and check == self.checksum(slot, seq):
+                valid.append((offset, seq, bytearray(slot)))
+        assert valid, "tally %s has no valid copy" % login
+        if len(valid) == 2:
+            # The copy that follows the other (after u64 max comes 2), else the higher.
+            a, b = valid
+            if self.next_sequence(a[1]) == b[1]:
+                return data, b
+            if self.next_sequence(b[1]) == a[1]:
+                return data, a
+        return data, max(valid, key=lambda v: v[1])
 
     def fields(self, login: str) -> dict:
         """The recovery code's state as KEY: str(VALUE): code (its hash), codeSent, codeExpires (epoch
@@ -239,7 +251,7 @@ class Tally:
         for key, value in values.items():
             assert key in where, "tally field %s cannot be set" % key
             struct.pack_into("<q", slot, where[key], int(value))
-        seq += 1
+        seq = self.next_sequence(seq)
         struct.pack_into("<Q", slot, 0, seq)
         struct.pack_into("<Q", slot, 8, self.checksum(bytes(slot), seq))
         other = self.SLOTS[seq % 2]
@@ -283,7 +295,7 @@ class Tally:
             time, nonce = struct.unpack_from("<qQ", slot, self.ATTEMPTS + 16 * i)
             if nonce:
                 struct.pack_into("<q", slot, self.ATTEMPTS + 16 * i, time - seconds)
-        seq += 1
+        seq = self.next_sequence(seq)
         struct.pack_into("<Q", slot, 0, seq)
         struct.pack_into("<Q", slot, 8, self.checksum(bytes(slot), seq))
         with open(self.path(login), "r+b") as f:

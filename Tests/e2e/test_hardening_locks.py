@@ -385,8 +385,6 @@ def test_damaged_tally_means_locked(world, tally, damage):
     world.login_ok("ana", "Right-Password-1", "authenticate", "acct_mgmt")
 
 
-@pytest.mark.xfail(strict=True, reason="pwdir unlock fails ('open ...: Is a directory'): TallyFolder.open reports EISDIR as a "
-                   "system error, not as damage, and TallyFolder.make cannot rename a file over a folder")
 def test_unlock_replaces_a_tally_that_is_a_folder(world, tally):
     """A failure-locked account whose tally is an (empty) folder: `pwdir unlock` makes a new
     tally and ana logs in again."""
@@ -395,9 +393,6 @@ def test_unlock_replaces_a_tally_that_is_a_folder(world, tally):
     world.login_ok("ana", "Right-Password-1", "authenticate", "acct_mgmt")
 
 
-@pytest.mark.xfail(strict=True, reason="FileAccountStore.openTally takes any damage with mtime <= pwdirFailuresReset (whole "
-                   "seconds) for an unlock cut short and makes an empty tally: a lock from failures made in the second of an "
-                   "unlock is lost if the tally is damaged in that second")
 def test_damage_in_the_second_of_an_unlock_still_locks(world, tally):
     """`pwdir unlock`, 3 wrong passwords and the tally truncated, all in the same wall-clock
     second: the right password is still refused (the damage came after the unlock, which
@@ -669,9 +664,6 @@ def test_extreme_tally_values_leave_the_host_standing(world, tally, case):
     world.login_ok("ana", "Right-Password-1", "authenticate", "acct_mgmt")
 
 
-@pytest.mark.xfail(strict=True, reason="TallyCodec.encodeSlot wraps a sequence of u64 max to 1 and writes it over the newest "
-                   "slot, so the reader goes back to the older slot: every settle misses its attempt (attemptExpired), the right "
-                   "password is refused, no failure is ever counted, and pwdir unlock does not mend it")
 def test_sequence_numbers_at_the_top_keep_counting(world, tally):
     """A tally whose two slots carry the sequence numbers u64 max - 1 and u64 max (valid
     checksums): the right password logs in, and 3 wrong ones lock (deny = 3)."""
@@ -687,9 +679,6 @@ def test_sequence_numbers_at_the_top_keep_counting(world, tally):
     assert shown["failures"] == 3 and shown["locked"], shown
 
 
-@pytest.mark.xfail(strict=True, reason="Lockout.normalized forgets failures only when the record's reset generation is "
-                   "above the tally's; after the directory is restored from a backup the tally's is above it, and an "
-                   "administrator's new password says it lifted the lock but does not (known, not fixed yet)")
 def test_new_password_lifts_a_lock_after_the_directory_is_restored(world, tally):
     """The directory restored from a backup made before two unlocks (the tallies stay, so their
     reset generation is ahead of the directory's); ana locked by 3 wrong passwords; an

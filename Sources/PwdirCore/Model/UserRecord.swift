@@ -151,8 +151,10 @@ public struct UserRecord: Equatable, Sendable {
     public var resetGeneration: UInt64 { self[Key.failuresResetCount].flatMap { UInt64($0) } ?? 0 }
 
     /// Makes every failure recorded so far stop counting: a new reset generation, and its time.
-    public mutating func resetFailures(now: Int64) {
-        self[Key.failuresResetCount] = String(resetGeneration &+ 1)
+    /// The new generation is above `above` too (the tally's): after the directory was restored
+    /// from an older copy, the tally may be ahead of the record, and a reset must still win.
+    public mutating func resetFailures(now: Int64, above: UInt64 = 0) {
+        self[Key.failuresResetCount] = String(max(resetGeneration, above) &+ 1)
         self[Key.failuresReset] = GeneralizedTime.format(now)
     }
 }

@@ -38,12 +38,29 @@ public enum Yescrypt {
     }
 
     /// True for `$y$PARAMS$SALT$HASH` with the characters and lengths yescrypt produces.
+    /// One pass over the bytes (it runs on every login): after "$y$", three fields of crypt
+    /// characters separated by "$", of 1-32 (params), 1-86 (salt) and exactly 43 (hash) bytes.
     public static func isWellFormed(_ stored: String) -> Bool {
-        let parts = stored.utf8.split(separator: UInt8(ascii: "$"), omittingEmptySubsequences: false)
-        // "", "y", params, salt, hash
-        guard parts.count == 5, parts[0].isEmpty, parts[1].elementsEqual("y".utf8) else { return false }
-        guard !parts[2].isEmpty, parts[2].count <= 32, !parts[3].isEmpty, parts[3].count <= 86, parts[4].count == 43 else { return false }
-        return parts[2...].allSatisfy { $0.allSatisfy(isCryptChar) }
+        var stored = stored
+        return stored.withUTF8 { isWellFormed(bytes: $0) }
+    }
+
+    static func isWellFormed(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.count > 3, bytes[0] == UInt8(ascii: "$"), bytes[1] == UInt8(ascii: "y"), bytes[2] == UInt8(ascii: "$") else { return false }
+        let longest = (32, 86, 43)
+        var field = 0, length = 0
+        for b in bytes[3...] {
+            if b == UInt8(ascii: "$") {
+                guard field < 2, length >= 1 else { return false }
+                field += 1
+                length = 0
+            } else {
+                guard isCryptChar(b) else { return false }
+                length += 1
+                guard length <= (field == 0 ? longest.0 : field == 1 ? longest.1 : longest.2) else { return false }
+            }
+        }
+        return field == 2 && length == 43
     }
 
     static func isCryptChar(_ b: UInt8) -> Bool {

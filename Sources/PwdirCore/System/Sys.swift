@@ -146,18 +146,21 @@ public enum Sys {
 
     /// pread(2) of exactly `count` bytes at `offset` (fewer only at the end of the file).
     static func pread(_ fd: Int32, _ path: String, count: Int, offset: Int) throws(SystemError) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        var used = 0
-        while used < count {
-            let n = bytes.withUnsafeMutableBytes { Glibc.pread(fd, $0.baseAddress! + used, count - used, off_t(offset + used)) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw SystemError("pread", path)
+        var failure: SystemError?
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, used in
+            used = 0
+            while used < count {
+                let n = Glibc.pread(fd, buffer.baseAddress! + used, count - used, off_t(offset + used))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = SystemError("pread", path)
+                    return
+                }
+                if n == 0 { break }
+                used += n
             }
-            if n == 0 { break }
-            used += n
         }
-        if used < count { bytes.removeSubrange(used...) }
+        if let failure { throw failure }
         return bytes
     }
 
@@ -220,6 +223,16 @@ public enum Sys {
         if Glibc.link(from, to) == 0 { return true }
         if errno == EEXIST { return false }
         throw SystemError("link", to)
+    }
+
+    /// rmdir(2); false when the folder is not empty, true when it is gone (or was already).
+    static func removeEmptyFolder(_ path: String) throws(SystemError) -> Bool {
+        do { try retry("rmdir", path) { Glibc.rmdir(path) } } catch {
+            if error.code == ENOENT { return true }
+            if error.code == ENOTEMPTY || error.code == EEXIST { return false }
+            throw error
+        }
+        return true
     }
 
     static func unlinkIfExists(_ path: String) throws(SystemError) {

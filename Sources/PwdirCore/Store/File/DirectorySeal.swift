@@ -24,34 +24,37 @@ struct DirectorySeal: Equatable {
                   UInt64(bitPattern: Int64(st.st_ctim.tv_sec)), UInt64(st.st_ctim.tv_nsec)]
     }
 
-    private init(fields: [UInt64]) { self.fields = fields }
-
+    /// The seal as written: one line, "pwdir-seal 1", the seven numbers in decimal and the
+    /// FNV-1a of what comes before it, separated by spaces, padded with spaces to 127 bytes and
+    /// a newline. One version has one encoding, so a reader compares bytes: a torn, foreign or
+    /// stale seal differs from what the current version's seal would be.
     var bytes: [UInt8] {
-        let body = ([Self.magic] + fields.map { String($0) }).joined(separator: " ")
-        var line = Array((body + " " + String(Self.checksum(body))).utf8)
+        var line = Array(Self.magic.utf8)
+        line.reserveCapacity(Self.size)
+        for n in fields { line.append(0x20); Self.appendDecimal(n, to: &line) }
+        let sum = Checksum.fnv1a(line)
+        line.append(0x20)
+        Self.appendDecimal(sum, to: &line)
         line += [UInt8](repeating: 0x20, count: Self.size - 1 - line.count) + [0x0A]
         return line
     }
 
-    /// The seal in `bytes`, or nil when they are not a whole, intact seal.
-    static func decode(_ bytes: [UInt8]) -> DirectorySeal? {
-        guard bytes.count == size, bytes.last == 0x0A else { return nil }
-        let words = String(decoding: bytes.dropLast(), as: UTF8.self).split(separator: " ")
-        guard words.count == 10, words[0] == "pwdir-seal", words[1] == "1" else { return nil }
-        let body = words[0..<9].joined(separator: " ")
-        guard let sum = UInt64(words[9]), sum == checksum(body) else { return nil }
-        let numbers = words[2..<9].compactMap { UInt64($0) }
-        return numbers.count == 7 ? DirectorySeal(fields: numbers) : nil
+    static func appendDecimal(_ n: UInt64, to line: inout [UInt8]) {
+        var digits: [UInt8] = []
+        var n = n
+        repeat {
+            digits.append(UInt8(ascii: "0") + UInt8(n % 10))
+            n /= 10
+        } while n > 0
+        line += digits.reversed()
     }
-
-    static func checksum(_ text: String) -> UInt64 { Checksum.fnv1a(text.utf8) }
 
     /// Whether the seal at `sealPath` names the version described by `st`.
     static func matches(_ st: stat, sealPath: String) -> Bool {
         guard let (fd, sst) = try? FileSafety.openChecked(sealPath) else { return false }
         defer { Sys.close(fd) }
         guard sst.st_size == size, let bytes = try? Sys.pread(fd, sealPath, count: size, offset: 0) else { return false }
-        return decode(bytes) == DirectorySeal(st)
+        return bytes == DirectorySeal(st).bytes
     }
 
     /// Seals the version described by `st` (best effort: a seal that cannot be written only

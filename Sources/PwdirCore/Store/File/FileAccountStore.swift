@@ -46,10 +46,7 @@ public final class FileAccountStore: AccountStore {
             tallies.touchDecoy(durable: true)
             return .unknownUser
         }
-        let file: TallyFile
-        do {
-            file = try openTally(login, record: record)
-        } catch {
+        func refusedWithoutTally(_ error: PwdirError) -> AuthenticationOutcome {
             tallies.touchDecoy(durable: false)
             _ = Yescrypt.verify(password, against: nil, dummySetting: dummy)
             tallies.touchDecoy(durable: true)
@@ -59,8 +56,20 @@ public final class FileAccountStore: AccountStore {
         let nonce = Self.nonce()
 
         // Before the hash: is the account usable, may one more attempt start? Count it as in flight.
+        // (The tally is read once, here, under its lock; only when that read finds it damaged is
+        // it opened again the careful way, which replaces the leftover of an unlock cut short.)
+        var file: TallyFile
         let admission: Admission
-        do { admission = try admit(file, record: record, nonce: nonce, settings: settings, now: now) } catch { return .unavailable(error) }
+        do {
+            file = try openTally(login, record: record, verified: false)
+            do throws(PwdirError) {
+                admission = try admit(file, record: record, nonce: nonce, settings: settings, now: now)
+            } catch {
+                guard case .tallyDamaged = error else { return .unavailable(error) }
+                file = try openTally(login, record: record)
+                admission = try admit(file, record: record, nonce: nonce, settings: settings, now: now)
+            }
+        } catch { return refusedWithoutTally(error) }
 
         let usableHash: String?
         if case let .admitted(state) = admission, state.lockReason != .noPassword { usableHash = record.passwordHash } else { usableHash = nil }
@@ -279,7 +288,7 @@ public final class FileAccountStore: AccountStore {
                 if let before, lockout.isLocked(lockout.normalized(before, now: now, generation: record.resetGeneration), now: now) {
                     report.liftedFailureLock = true
                 }
-                record.resetFailures(now: now)
+                record.resetFailures(now: now, above: before?.generation ?? 0)
                 report.stillLockedByAdministrator = record.isAdminLocked
             }
             return report
@@ -308,7 +317,7 @@ public final class FileAccountStore: AccountStore {
             record[UserRecord.Key.lockedTime] = nil
             record[UserRecord.Key.lockedBy] = nil
             record[UserRecord.Key.lockedSince] = nil
-            record.resetFailures(now: now)
+            record.resetFailures(now: now, above: reading.tally?.generation ?? 0)
             return record
         }
         // Then a fresh tally (a damaged one replaced); if this step does not happen, the reset
@@ -339,19 +348,22 @@ public final class FileAccountStore: AccountStore {
     // MARK: Helpers
 
     /// The account's tally file, made if missing. A damaged one is replaced only when the last
-    /// unlock (or new password from an administrator) came after it was last written: that unlock
-    /// was interrupted before it could replace it. Otherwise `.tallyDamaged`.
-    private func openTally(_ login: String, record: UserRecord) throws(PwdirError) -> TallyFile {
+    /// unlock (or new password from an administrator) came in a later second than its last write:
+    /// that unlock was cut short before it could replace it. Damage in the same second as the
+    /// unlock may have come after it, so it stays (locked) until the unlock is run again.
+    /// Otherwise `.tallyDamaged`.
+    /// `verified: false` leaves the read of the content to the caller's first update.
+    private func openTally(_ login: String, record: UserRecord, verified: Bool = true) throws(PwdirError) -> TallyFile {
         let path = tallies.filePath(login)
         do throws(PwdirError) {
             guard let file = try tallies.open(login, create: true) else {
                 throw PwdirError.tallyDamaged(login: login, path: path, reason: "it vanished while being opened")
             }
-            _ = try file.read()
+            if verified { _ = try file.read() }
             return file
         } catch {
             guard case .tallyDamaged = error, let reset = record.failuresReset,
-                  let st = (try? Sys.lstatIfExists(path)) ?? nil, reset >= Int64(st.st_mtim.tv_sec) else { throw error }
+                  let st = (try? Sys.lstatIfExists(path)) ?? nil, reset > Int64(st.st_mtim.tv_sec) else { throw error }
             try tallies.make(login, Tally())  // rename(2) replaces whatever is there, a link included
             guard let fresh = try tallies.open(login, create: false) else { throw error }
             return fresh

@@ -6,8 +6,9 @@
 ///     16    slot 0 (2040 bytes)
 ///     2056  slot 1 (2040 bytes)
 ///
-/// A write goes to the slot the current version is not in, with the next sequence number; a
-/// reader takes the valid slot with the higher one. A slot, little-endian:
+/// A write goes to the slot the current version is not in, with the next sequence number (odd
+/// numbers in slot 1, even in slot 0; after u64 max comes 2, so the slots keep alternating); a
+/// reader takes the valid slot that follows the other, or the higher one. A slot, little-endian:
 ///
 ///     0     sequence number (u64, never 0 in a valid slot)
 ///     8     checksum (u64, FNV-1a of bytes 16..<2040 and the sequence number)
@@ -25,9 +26,9 @@
 /// damaged, and a damaged tally means a locked account, never "no failures".
 public enum TallyCodec {
     public static let fileSize = 4096
-    static let magic = Array("pwdir-tally 2\n".utf8) + [0, 0]
-    static let slotSize = 2040
-    static let slotOffsets = [16, 16 + 2040]
+    public static let magic = Array("pwdir-tally 2\n".utf8) + [0, 0]
+    public static let slotSize = 2040
+    public static let slotOffsets = [16, 16 + 2040]
     static let attemptsOffset = 48
     static let recoveryOffset = 1072
     static let hashCapacity = 127
@@ -36,26 +37,34 @@ public enum TallyCodec {
     static let maxTime: Int64 = 253_402_300_799
 
     /// The tally in a file's bytes, and its sequence number; throws the reason it is damaged.
+    /// The slot to prefer is chosen by the sequence numbers alone; the other is decoded only when
+    /// the preferred one is not valid.
     public static func decode(_ bytes: [UInt8]) throws(TallyDamage) -> (tally: Tally, sequence: UInt64) {
         guard bytes.count == fileSize else { throw TallyDamage("it is \(bytes.count) bytes long, not \(fileSize)") }
-        guard bytes[0..<16].elementsEqual(magic) else { throw TallyDamage("it does not start with 'pwdir-tally 2'") }
-        var best: (Tally, UInt64)?
-        var reasons: [String] = []
-        for offset in slotOffsets {
-            do {
-                let (t, seq) = try decodeSlot(bytes, at: offset)
-                if best == nil || seq > best!.1 { best = (t, seq) }
-            } catch {
-                reasons.append(error.reason)
+        let result = bytes.withUnsafeBytes { (file) -> Result<(tally: Tally, sequence: UInt64), TallyDamage> in
+            guard UnsafeRawBufferPointer(rebasing: file[0..<16]).elementsEqual(magic) else {
+                return .failure(TallyDamage("it does not start with 'pwdir-tally 2'"))
             }
+            let s0 = get(file, slotOffsets[0]), s1 = get(file, slotOffsets[1])
+            let first = next(s0) == s1 ? 1 : next(s1) == s0 ? 0 : s1 > s0 ? 1 : 0
+            var reasons = ["", ""]
+            for index in [first, 1 - first] {
+                do throws(TallyDamage) { return .success(try decodeSlot(file, index: index)) } catch { reasons[index] = error.reason }
+            }
+            return .failure(TallyDamage("no readable copy (\(reasons.joined(separator: "; ")))"))
         }
-        guard let best else { throw TallyDamage("no readable copy (\(reasons.joined(separator: "; ")))") }
-        return best
+        return try result.get()
+    }
+
+    /// The sequence number after `sequence`: never 0 (an empty slot) and never 1 again (the
+    /// first version's), and always of the other parity, so it goes to the other slot.
+    static func next(_ sequence: UInt64) -> UInt64 {
+        sequence == .max ? 2 : sequence + 1
     }
 
     /// The slot to write `tally` into after version `sequence`, and its bytes.
     public static func encodeSlot(_ tally: Tally, after sequence: UInt64) -> (offset: Int, bytes: [UInt8]) {
-        let seq = sequence &+ 1 == 0 ? 1 : sequence &+ 1
+        let seq = next(sequence)
         var s = [UInt8](repeating: 0, count: slotSize)
         put(seq, into: &s, at: 0)
         put(UInt64(bitPattern: tally.lockedTime ?? 0), into: &s, at: 16)
@@ -92,10 +101,11 @@ public enum TallyCodec {
         return bytes
     }
 
-    static func decodeSlot(_ b: [UInt8], at o: Int) throws(TallyDamage) -> (Tally, UInt64) {
-        let slot = Array(b[o..<(o + slotSize)])
+    static func decodeSlot(_ file: UnsafeRawBufferPointer, index: Int) throws(TallyDamage) -> (tally: Tally, sequence: UInt64) {
+        let slot = UnsafeRawBufferPointer(rebasing: file[slotOffsets[index]..<(slotOffsets[index] + slotSize)])
         let seq = get(slot, 0)
         if seq == 0 { throw TallyDamage("an empty copy") }
+        guard Int(seq % 2) == index else { throw TallyDamage("a copy in the wrong place for its sequence number") }
         guard get(slot, 8) == checksum(slot, sequence: seq) else { throw TallyDamage("a copy with a bad checksum") }
         var t = Tally()
         let locked = Int64(bitPattern: get(slot, 16))
@@ -148,9 +158,15 @@ public enum TallyCodec {
     static func isTime(_ t: Int64) -> Bool { t > 0 && t <= maxTime }
 
     /// The slot's checksum: FNV-1a of the sequence number (little-endian) and bytes 16 on.
+    static func checksum(_ slot: UnsafeRawBufferPointer, sequence: UInt64) -> UInt64 {
+        var h = Checksum.offsetBasis
+        for i in 0..<8 { h = (h ^ ((sequence >> (8 * UInt64(i))) & 0xFF)) &* Checksum.prime }
+        for b in UnsafeRawBufferPointer(rebasing: slot[16...]) { h = (h ^ UInt64(b)) &* Checksum.prime }
+        return h
+    }
+
     static func checksum(_ slot: [UInt8], sequence: UInt64) -> UInt64 {
-        let seq = (0..<8).lazy.map { UInt8(truncatingIfNeeded: sequence >> (8 * $0)) }
-        return Checksum.fnv1a(slot[16...], continuing: Checksum.fnv1a(seq))
+        slot.withUnsafeBytes { checksum($0, sequence: sequence) }
     }
 
     static func put(_ v: UInt64, into s: inout [UInt8], at o: Int) {
@@ -162,13 +178,13 @@ public enum TallyCodec {
         s[o + 1] = UInt8(truncatingIfNeeded: v >> 8)
     }
 
-    static func get(_ s: [UInt8], _ o: Int) -> UInt64 {
-        var v: UInt64 = 0
-        for i in 0..<8 { v |= UInt64(s[o + i]) << (8 * i) }
-        return v
+    static func get(_ s: UnsafeRawBufferPointer, _ o: Int) -> UInt64 {
+        UInt64(littleEndian: s.loadUnaligned(fromByteOffset: o, as: UInt64.self))
     }
 
-    static func get16(_ s: [UInt8], _ o: Int) -> UInt16 { UInt16(s[o]) | UInt16(s[o + 1]) << 8 }
+    static func get16(_ s: UnsafeRawBufferPointer, _ o: Int) -> UInt16 {
+        UInt16(littleEndian: s.loadUnaligned(fromByteOffset: o, as: UInt16.self))
+    }
 }
 
 /// Why a tally file cannot be read safely.

@@ -57,6 +57,7 @@ public struct TallyFolder: Sendable {
             throw e
         } catch let e as SystemError {
             if e.code == ELOOP { throw .tallyDamaged(login: login, path: p, reason: "it is a symbolic link") }
+            if e.code == EISDIR { throw .tallyDamaged(login: login, path: p, reason: "it is a folder") }
             throw .system(e)
         } catch { throw PwdirError(error) }
         guard create else { return nil }
@@ -66,15 +67,28 @@ public struct TallyFolder: Sendable {
 
     /// Writes a fresh tally file for `login` holding `tally`, through the one atomic-write
     /// recipe (temp file `LOGIN+`, never a login, synced, renamed), so a reader sees the old file
-    /// or the whole new one.
+    /// or the whole new one. An empty folder in the tally's place (rename(2) cannot replace it)
+    /// is removed first; a folder with files in it is left for root to look at.
     public func make(_ login: String, _ tally: Tally) throws(PwdirError) {
         try ensure()
+        try removeFolder(filePath(login))
         try AtomicFile.replace(filePath(login), with: TallyCodec.encodeFile(tally), original: nil, backup: nil)
     }
 
     /// Removes the tally of `login` (a removed user); nothing when there is none.
     public func remove(_ login: String) throws(PwdirError) {
+        try removeFolder(filePath(login))
         do { try Sys.unlinkIfExists(filePath(login)) } catch { throw .system(error) }
+    }
+
+    /// Removes an empty folder found where a tally file belongs.
+    private func removeFolder(_ p: String) throws(PwdirError) {
+        do {
+            guard let st = try Sys.lstatIfExists(p), (st.st_mode & S_IFMT) == S_IFDIR else { return }
+            guard try Sys.removeEmptyFolder(p) else {
+                throw PwdirError.unsafeFile(path: p, reason: "a folder with files in it stands where the tally belongs; move it away")
+            }
+        } catch let e as PwdirError { throw e } catch let e as SystemError { throw .system(e) } catch { throw PwdirError(error) }
     }
 
     /// The tally of `login`, read without a lock (writers replace a slot whole, and a torn slot
