@@ -78,8 +78,9 @@ struct CredentialsBatch {
         // The batch's record, written before the change so that the two cannot part.
         let batchID = AuditLog.newID()
         let a = c.authority
-        a.auditor.record(actor: a.name, action: action.rawValue, target: nil, result: "pending", detail: "storing new passwords for \(hashes.keys.sorted().joined(separator: ", "))", id: batchID)
         do throws(PwdirError) {
+            // No record, no change: the mails went out, but their passwords are not stored.
+            try a.auditor.begin(actor: a.name, action: action.rawValue, target: nil, detail: "storing new passwords for \(hashes.keys.sorted().joined(separator: ", "))", id: batchID)
             let stored = try c.store.updateAll { (records) throws(PwdirError) -> [String: Bool] in
                 var done: [String: Bool] = [:]  // login: still locked by an administrator
                 for i in records.indices {

@@ -162,6 +162,32 @@ def test_send_credentials_with_smtp_server_down(mail_world, smtp):
     world.login_ok("cy", "Old-Password-Cy-1", "authenticate", "acct_mgmt")
 
 
+def test_send_credentials_not_stored_without_its_record(mail_world, mailbox):
+    """The audit trail cannot be written (a symlink at its path): the mails go out, but the batch
+    is not stored (a change the trail does not know is not made) and says so for each user; the
+    old passwords still work; nothing is written through the link."""
+    world = mail_world
+    world.init()
+    world.user_with_password("ana", "Old-Password-Ana-1", "--email", "ana@corp.example")
+    world.user_with_password("bo", "Old-Password-Bo-1", "--email", "bo@corp.example")
+    audit = world.path("audit.log")
+    elsewhere = world.path("elsewhere.log")
+    elsewhere.write_bytes(audit.read_bytes() if audit.exists() else b"")
+    audit.unlink(missing_ok=True)
+    audit.symlink_to(elsewhere)
+    kept = elsewhere.read_bytes()
+    before = world.snapshot()
+    result = world.pw("send-credentials", "ana", "bo")
+    assert not result.ok, "send-credentials stored new passwords it could not record:\n%s" % result
+    world.assert_unchanged(before, "send-credentials without an audit trail")
+    for user in ("ana", "bo"):
+        assert re.search(r"^%s: failed: .*could not be stored" % user, result.out, re.M), \
+            "the failure for %s is not reported:\n%s" % (user, result)
+    assert elsewhere.read_bytes() == kept, "the audit trail was written through a symlink"
+    world.login_ok("ana", "Old-Password-Ana-1", "authenticate", "acct_mgmt")
+    world.login_ok("bo", "Old-Password-Bo-1", "authenticate", "acct_mgmt")
+
+
 def test_send_credentials_selectors_and_json(mail_world, mailbox):
     """--manager selects the team (a no-mailbox member skipped, with why, password untouched, and
     the status then non-zero; recipients masked), --role admin / manager select by role, --all
