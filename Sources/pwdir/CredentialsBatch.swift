@@ -46,6 +46,14 @@ struct CredentialsBatch {
         let lockout = Lockout(settings: c.settings)
         var outcomes: [Outcome] = []
         var hashes: [String: String] = [:]
+        // The batch's record comes first: a change the trail cannot know is not made, and no
+        // mail goes out with a password that would not be stored.
+        let batchID = AuditLog.newID()
+        let a = c.authority
+        let mailable = users.filter { $0.mailRecipient != nil }.map(\.login)
+        if !mailable.isEmpty {
+            try a.auditor.begin(actor: a.name, action: action.rawValue, target: nil, detail: "sending new passwords to \(mailable.joined(separator: ", "))", id: batchID)
+        }
         for user in users {
             guard let recipient = user.mailRecipient else {
                 outcomes.append(Outcome(login: user.login, result: "skipped", detail: "no mailbox (no recovery email, and the email is missing or marked no-mailbox)"))
@@ -64,7 +72,12 @@ struct CredentialsBatch {
                 outcomes.append(Outcome(login: user.login, result: "failed", recipient: MailAddress.masked(recipient), detail: error.message))
             }
         }
-        guard !hashes.isEmpty else { return audited(outcomes) }
+        guard !hashes.isEmpty else {
+            if !mailable.isEmpty {
+                a.auditor.record(actor: a.name, action: action.rawValue, target: nil, result: "failed", detail: "no mail went out; nothing stored", id: batchID)
+            }
+            return audited(outcomes)
+        }
         // Which of them are locked by failed logins now (lifted below) or by an administrator (kept).
         var failureLocked: Set<String> = []
         var tallyGenerations: [String: UInt64] = [:]  // a reset must go above them (see resetFailures)
@@ -75,12 +88,7 @@ struct CredentialsBatch {
                lockout.isLocked(lockout.normalized(t, now: c.now, generation: r.resetGeneration), now: c.now) { failureLocked.insert(login) }
         }
         let (remember, mustChange, now) = (c.settings.remember, self.mustChange, c.now)
-        // The batch's record, written before the change so that the two cannot part.
-        let batchID = AuditLog.newID()
-        let a = c.authority
         do throws(PwdirError) {
-            // No record, no change: the mails went out, but their passwords are not stored.
-            try a.auditor.begin(actor: a.name, action: action.rawValue, target: nil, detail: "storing new passwords for \(hashes.keys.sorted().joined(separator: ", "))", id: batchID)
             let stored = try c.store.updateAll { (records) throws(PwdirError) -> [String: Bool] in
                 var done: [String: Bool] = [:]  // login: still locked by an administrator
                 for i in records.indices {
@@ -102,7 +110,7 @@ struct CredentialsBatch {
                 report.stillLockedByAdministrator = adminLocked
                 outcomes[i].lockNote = PasswdCommand.lockNote(report)
             }
-            a.auditor.record(actor: a.name, action: action.rawValue, target: nil, result: "ok", detail: "\(stored.count) new passwords stored", id: batchID)
+            a.auditor.record(actor: a.name, action: action.rawValue, target: nil, result: "ok", detail: "new passwords stored for \(stored.keys.sorted().joined(separator: ", "))", id: batchID)
         } catch {
             a.auditor.record(actor: a.name, action: action.rawValue, target: nil, result: "failed", detail: error.message, id: batchID)
             let why = error.message
