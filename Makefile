@@ -63,6 +63,7 @@ bench: build
 	$(BUILD)/pwdir-bench 31
 	@PWDIR_BIN=$(CURDIR)/$(BUILD) bash scripts/bench-import.sh
 	@PWDIR_BIN=$(CURDIR)/$(BUILD) bash scripts/bench-instructions.sh
+	@/usr/bin/python3 scripts/bench-scale.py $(BUILD)
 
 # Installs what `make build` made; it builds nothing (run `make build` first, as a normal user
 # if you like) and installs only what a host needs to run pwdir (scripts/deps.sh runtime).
