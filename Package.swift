@@ -19,7 +19,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
-        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
         .target(name: "CPwdirCrypt", linkerSettings: [.linkedLibrary("crypt")]),
@@ -55,7 +54,6 @@ let package = Package(
             dependencies: [
                 "PwdirCore", "PwdirMail",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "CSV", package: "CSV.swift"),
             ],
             // Its own runtime too: a host running pwdir needs no Swift toolchain (make install, the .deb).
             swiftSettings: [.unsafeFlags(["-static-stdlib"])],

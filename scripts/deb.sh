@@ -116,9 +116,9 @@ Suggests: default-mta | mail-transport-agent, sudo
 Section: admin
 Priority: optional
 Description: password directory for Linux hosts: PAM module and admin command
- pwdir keeps the passwords of an organisation's users in one flat file,
- /var/lib/pwdir/users, apart from /etc/shadow. It replaces pam_unix,
- pam_faillock and pam_pwquality for those accounts.
+ pwdir keeps the passwords of an organisation's users in plain text files
+ (/var/lib/pwdir/users and its shards), apart from /etc/shadow. It replaces
+ pam_unix, pam_faillock and pam_pwquality for those accounts.
  .
  The PAM module pam_pwdir.so authenticates them with yescrypt, locks an
  account after too many failed logins, sends users with a password set by an

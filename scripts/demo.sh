@@ -64,5 +64,18 @@ step "The administrator reactivates it; the right password works again"
 "$bin/pwdir" unlock ana
 expect_ok pam ana authenticate <<<"$new"
 
+step "Where Ana is: users names 256 shard files; hers holds her line (a hash, never a password)"
+head -3 "$scratch/users"; echo "..."
+for name in $(sed -n '3,258p' "$scratch/users"); do grep -q '^uid=ana' "$scratch/users.d/$name" && shard=$name; done
+echo "users.d/$shard:"; cut -c1-72 "$scratch/users.d/$shard"
+
+step "A directory of pwdir 0.9 (one file) keeps working, and 'pwdir migrate' turns it into shards in one step"
+mkdir "$scratch/old"
+"$bin/pwdir" init --format 1 --db "$scratch/old/users"
+"$bin/pwdir" user add bo --full-name "Bo Lund" --db "$scratch/old/users"
+head -2 "$scratch/old/users"
+"$bin/pwdir" migrate --db "$scratch/old/users"
+"$bin/pwdir" user show bo --db "$scratch/old/users" | head -2
+
 step "Done: admin-set password -> forced change at first login -> the user's own password works"
 "$bin/pwdir" user list

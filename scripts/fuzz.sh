@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Fuzzes the parsers that read files pwdir did not necessarily write: the directory codec, the
-# settings parser and the tally codec (Fuzz/*.swift, libFuzzer through Swift's
+# settings parser, the tally codec and format 2's `users` and shards (Fuzz/*.swift, libFuzzer through Swift's
 # -sanitize=fuzzer,address).
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]    SECONDS per target (default 600), one after the
-#                                            other; TARGET: directory, settings, tally (default all)
+#                                            other; TARGET: directory, settings, tally, manifest (default all)
 #
 # Everything it makes goes to .build-fuzz/ (never .build, where SwiftPM builds): the objects and
 # binaries, a scratch copy of the seed corpus per target (new inputs go there, never into
@@ -18,8 +18,8 @@ out=$root/.build-fuzz
 seconds=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(directory settings tally)
-case "$seconds" in '' | *[!0-9]*) echo "usage: $0 [SECONDS] [directory|settings|tally ...]" >&2; exit 64 ;; esac
+[ ${#targets[@]} -gt 0 ] || targets=(directory settings tally manifest)
+case "$seconds" in '' | *[!0-9]*) echo "usage: $0 [SECONDS] [directory|settings|tally|manifest ...]" >&2; exit 64 ;; esac
 
 export PATH=$PATH:/opt/swift/usr/bin
 swiftc=$(command -v swiftc) || { echo "fuzz: swiftc not found" >&2; exit 1; }
@@ -35,7 +35,8 @@ source_of() {
     directory) echo Fuzz/DirectoryCodecFuzz.swift ;;
     settings) echo Fuzz/SettingsFuzz.swift ;;
     tally) echo Fuzz/TallyCodecFuzz.swift ;;
-    *) echo "fuzz: unknown target '$1' (directory, settings, tally)" >&2; exit 64 ;;
+    manifest) echo Fuzz/ManifestFuzz.swift ;;
+    *) echo "fuzz: unknown target '$1' (directory, settings, tally, manifest)" >&2; exit 64 ;;
   esac
 }
 for t in "${targets[@]}"; do source_of "$t" >/dev/null; done
@@ -92,6 +93,7 @@ for t in "${targets[@]}"; do
     directory) options+=(-max_len=8192) ;;
     settings) options+=(-max_len=4096) ;;
     tally) options+=(-max_len=4200) ;;  # a whole tally file (4096 bytes) and the mode byte
+    manifest) options+=(-max_len=4096) ;;  # a whole manifest (about 1,600 bytes) or a small shard
   esac
   log=$out/logs/$t.log
   started=$SECONDS

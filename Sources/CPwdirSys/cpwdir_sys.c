@@ -231,3 +231,5 @@ void cpwdir_critical_leave(const struct cpwdir_critical *saved) {
     if (saved->ids_changed) (void)setresuid(saved->ruid, saved->euid, saved->suid);
     pthread_sigmask(SIG_SETMASK, &saved->mask, NULL);
 }
+
+int cpwdir_start_writeback(int fd) { return sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); }

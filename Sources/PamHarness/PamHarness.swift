@@ -103,21 +103,28 @@ public final class PamFixture: @unchecked Sendable {
     public var tallies: TallyFolder { TallyFolder(directoryPath: db) }
     public var store: FileAccountStore { FileAccountStore(path: db) }
 
+    /// The file that holds `login`'s line: the directory in format 1, its shard in format 2.
+    public func fileHolding(_ login: String) throws -> String {
+        guard let text = readFile(db).map({ String(decoding: $0, as: UTF8.self) }), text.hasPrefix(DirectoryManifest.header + "\n") else { return db }
+        let lines = text.split(separator: "\n")
+        return db + ".d/" + lines[2 + DirectoryManifest.shard(of: login)]
+    }
+
     /// The tally of `user` as the module left it.
     public func tally(_ user: String) throws(PwdirError) -> Tally { try tallies.read(user) }
 
     /// Replaces the tally of `user` (a test setting up failures, a lock or a recovery code).
     public func setTally(_ user: String, _ tally: Tally) throws(PwdirError) { try tallies.make(user, tally) }
 
-    /// `moduleArguments` are added to every line (e.g. "nodelay").
-    public init(moduleArguments: [String] = ["nodelay"], settings: String = "") throws {
+    /// `moduleArguments` are added to every line (e.g. "nodelay"); `format` is the directory's.
+    public init(moduleArguments: [String] = ["nodelay"], settings: String = "", format: Int = 2) throws {
         var template = Array("/tmp/pwdir-test-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw PamFixtureError.setup("mkdtemp failed") }
         root = String(cString: made)
         mkdir(confdir, 0o700)
         try writeFile(config, settings)
         try writeService(moduleArguments: moduleArguments)
-        try directory.create()
+        try directory.create(format: format)
     }
 
     deinit {

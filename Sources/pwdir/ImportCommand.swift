@@ -1,5 +1,4 @@
 import ArgumentParser
-import CSV
 import Foundation
 import PwdirCore
 
@@ -26,10 +25,15 @@ struct ImportCommand: ParsableCommand {
         let (rows, shapeProblems) = try Self.parse(file: file)
         var added: [String] = [], modified: [String] = []
         let (update, file, now) = (self.update, self.file, c.now)
+        let tallied = c.store.loginsWithTallies()  // nil: ask for every login
         try c.authority.perform(.importFile, target: nil, detail: file, outcome: { _ in "\(file): \(added.count) added, \(modified.count) modified" }) { () throws(PwdirError) in
             try c.store.updateAll { (records) throws(PwdirError) in
                 (added, modified) = try Self.apply(rows, to: &records, update: update, file: file, now: now, earlierProblems: shapeProblems,
-                                                   staleGeneration: { c.store.tally($0).tally?.generation ?? 0 })
+                                                   staleGeneration: { login in
+                                                       guard let tallied else { return c.store.tally(login).tally?.generation ?? 0 }
+                                                       guard !tallied.isEmpty, tallied.contains(login) else { return 0 }
+                                                       return c.store.tally(login).tally?.generation ?? 0
+                                                   })
             }
         }
         var results: CredentialsBatch.Results?
@@ -50,7 +54,12 @@ struct ImportCommand: ParsableCommand {
     /// One data row: its first line in the file and its values by column.
     struct Row {
         var line: Int
-        var values: [String: String]
+        var fields: [String]
+        /// The column of each header name (shared by every row).
+        var columns: [String: Int]
+
+        subscript(_ name: String) -> String? { columns[name].map { fields[$0] } }
+        subscript(_ column: Int?) -> String? { column.map { fields[$0] } }
     }
 
     /// A bad row: its line and what is wrong with it.
@@ -64,11 +73,11 @@ struct ImportCommand: ParsableCommand {
         }
         var bytes = [UInt8](data)
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
+        guard String(validating: bytes, as: UTF8.self) != nil else {
             throw PwdirError.invalidValue(field: "CSV file", reason: "\(file) is not UTF-8 text")
         }
-        let reader = try CSVReader(string: text, hasHeaderRow: false)
-        guard let header = reader.next()?.map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) else {
+        var reader = CSVRows(bytes)
+        guard let header = reader.next()?.fields.map({ Self.trimmed($0).lowercased() }) else {
             throw PwdirError.invalidValue(field: "CSV file", reason: "\(file) is empty; its first line must name the columns")
         }
         guard header.contains("login") else {
@@ -81,19 +90,34 @@ struct ImportCommand: ParsableCommand {
             throw PwdirError.invalidValue(field: "CSV file", reason: "\(file) line 1: a column is named twice")
         }
         var rows: [Row] = []
-        var line = 1 + header.reduce(0) { $0 + $1.filter { $0 == "\n" }.count } + 1
         var problems: [Problem] = []
-        while let fields = reader.next() {
-            let start = line
-            line += 1 + fields.reduce(0) { $0 + $1.utf8.filter { $0 == 0x0A }.count }
+        let columnIndex = Dictionary(uniqueKeysWithValues: header.enumerated().map { ($0.element, $0.offset) })
+        while let record = reader.next() {
+            let fields = record.fields
             if fields.count == 1 && fields[0].isEmpty { continue }  // an empty line
-            if fields.count != header.count {
-                problems.append((start, "\(fields.count) fields where the header has \(header.count) (a quote not closed?)"))
+            if let problem = record.problem {
+                problems.append((record.line, problem))
                 continue
             }
-            rows.append(Row(line: start, values: Dictionary(uniqueKeysWithValues: zip(header, fields))))
+            if fields.count != header.count {
+                problems.append((record.line, "\(fields.count) fields where the header has \(header.count) (a quote not closed?)"))
+                continue
+            }
+            rows.append(Row(line: record.line, fields: fields, columns: columnIndex))
         }
         return (rows, problems)
+    }
+
+    /// The login of a row as the checks read it.
+    static func trimmedLogin(_ row: Row, at column: Int?) -> String { row[column] ?? "" }
+
+    /// `s` without the whitespace around it (Foundation's `.whitespaces`); a value with none,
+    /// nearly every one, is returned as it is without going through Foundation.
+    static func trimmed(_ s: String) -> String {
+        guard let first = s.utf8.first, let last = s.utf8.last else { return s }
+        func plain(_ b: UInt8) -> Bool { b > 0x20 && b < 0x7F }
+        if plain(first) && plain(last) { return s }
+        return s.trimmingCharacters(in: .whitespaces)
     }
 
     /// Validates every row against the directory and applies them; throws with every problem
@@ -107,59 +131,70 @@ struct ImportCommand: ParsableCommand {
         var folded: [String: String] = [:]  // lower-cased login: the login in the directory
         for (i, r) in records.enumerated() {
             index[r.login] = i
-            folded[r.login.lowercased()] = r.login
+            folded[LoginName.folded(r.login)] = r.login
         }
-        let fileLogins = Set(rows.compactMap { $0.values["login"] })
-        var seen: [String: Int] = [:]
+        // The logins of the file, for a manager not in the directory (worked out if one is named).
+        var fileLoginsIfNeeded: Set<String>?
+        func inFile(_ login: String) -> Bool {
+            if fileLoginsIfNeeded == nil { fileLoginsIfNeeded = Set(rows.compactMap { $0["login"] }) }
+            return fileLoginsIfNeeded!.contains(login)
+        }
+        // Each column's place, looked up once (the same for every row).
+        let at = { (name: String) in rows.first?.columns[name] }
+        let (loginAt, nameAt, mailAt, recoveryAt) = (at("login"), at("full_name"), at("email"), at("recovery_email"))
+        let (roleAt, managerAt, noMailboxAt, langAt) = (at("role"), at("manager"), at("no_mailbox"), at("lang"))
+        var seen: Set<String> = []  // folded logins met so far
         var added: [String] = [], modified: [String] = []
         var edited = records
+        let created = GeneralizedTime.format(now)
         for row in rows {
             func bad(_ why: String) { problems.append((row.line, why)) }
-            let v = row.values
-            let login = v["login"] ?? ""
+            let v = row
+            let login = v[loginAt] ?? ""
             do { try LoginName.validate(login) } catch { bad(error.message); continue }
-            if let first = seen[login.lowercased()] { bad("login '\(login)' already on line \(first) (logins differing only in letter case count as one)"); continue }
-            seen[login.lowercased()] = row.line
-            let existing = index[login]
+            let lower = LoginName.folded(login)
+            guard seen.insert(lower).inserted else {
+                let first = rows.first { LoginName.folded(Self.trimmedLogin($0, at: loginAt)) == lower }?.line ?? row.line
+                bad("login '\(login)' already on line \(first) (logins differing only in letter case count as one)"); continue
+            }
+            let existing = index.isEmpty ? nil : index[login]
             if existing != nil && !update { bad("user '\(login)' already exists (use --update to modify existing users)"); continue }
-            if existing == nil, let other = folded[login.lowercased()] {
+            if existing == nil, !folded.isEmpty, let other = folded[lower] {
                 bad("login '\(login)' differs from '\(other)' only in letter case; two such accounts would look like one"); continue
             }
             var record = existing.map { edited[$0] } ?? UserRecord(login: login)
             var rowOK = true
-            func field(_ name: String) -> String? {
-                guard let value = v[name]?.trimmingCharacters(in: .whitespaces) else { return nil }
-                return value
-            }
-            if let name = field("full_name") {
+            func field(_ column: Int?) -> String? { v[column].map(Self.trimmed) }
+            if let name = field(nameAt) {
                 do {
                     try FullName.validate(name, field: "full_name")
                     record.fullName = name.isEmpty ? nil : name
                 } catch { bad(error.message); rowOK = false }
             }
-            for (column, set) in [("email", { (r: inout UserRecord, a: String?) in r.mail = a }), ("recovery_email", { (r: inout UserRecord, a: String?) in r.recoveryMail = a })] {
-                guard let address = field(column) else { continue }
+            for (column, at, set) in [("email", mailAt, { (r: inout UserRecord, a: String?) in r.mail = a }),
+                                      ("recovery_email", recoveryAt, { (r: inout UserRecord, a: String?) in r.recoveryMail = a })] {
+                guard let address = field(at) else { continue }
                 if address.isEmpty { set(&record, nil); continue }
                 do { try MailAddress.validate(address, field: column); set(&record, address) } catch { bad(error.message); rowOK = false }
             }
-            if let role = field("role"), !role.isEmpty {
+            if let role = field(roleAt), !role.isEmpty {
                 if let r = Role(rawValue: role.lowercased()) { record.role = r } else { bad("role '\(PwdirError.printable(role))' is not one of user, manager, admin"); rowOK = false }
             }
-            if let manager = field("manager") {
+            if let manager = field(managerAt) {
                 if manager.isEmpty { record.manager = nil }
                 else if !LoginName.isValid(manager) { bad("manager '\(PwdirError.printable(manager))' is not a valid login"); rowOK = false }
                 else if manager == login { bad("a user cannot be their own manager"); rowOK = false }
-                else if index[manager] == nil && !fileLogins.contains(manager) { bad("manager '\(manager)' is neither in the directory nor in the file"); rowOK = false }
+                else if index[manager] == nil && !inFile(manager) { bad("manager '\(manager)' is neither in the directory nor in the file"); rowOK = false }
                 else { record.manager = manager }
             }
-            if let flag = field("no_mailbox")?.lowercased() {
+            if let flag = field(noMailboxAt)?.lowercased() {
                 switch flag {
                 case "yes", "y", "true", "1": record.hasNoMailbox = true
                 case "no", "n", "false", "0", "": record.hasNoMailbox = false
                 default: bad("no_mailbox must be yes or no, not '\(PwdirError.printable(flag))'"); rowOK = false
                 }
             }
-            if let lang = field("lang")?.lowercased() {
+            if let lang = field(langAt)?.lowercased() {
                 if lang.isEmpty { record.language = nil }
                 else if let l = MailLanguage(rawValue: lang) { record.language = l }
                 else { bad("lang must be one of \(MailLanguage.allCases.map(\.rawValue).joined(separator: ", ")), not '\(PwdirError.printable(lang))'"); rowOK = false }
@@ -169,9 +204,8 @@ struct ImportCommand: ParsableCommand {
                 if edited[i] != record { modified.append(login) }
                 edited[i] = record
             } else {
-                record[UserRecord.Key.created] = GeneralizedTime.format(now)
-                record.resetFailures(now: now, above: staleGeneration(login))
-                index[login] = edited.count
+                record[UserRecord.Key.created] = created
+                record.resetFailures(now: now, above: staleGeneration(login), formatted: created)
                 edited.append(record)
                 added.append(login)
             }
@@ -180,8 +214,7 @@ struct ImportCommand: ParsableCommand {
             let listed = problems.sorted { $0.line < $1.line }.prefix(50).map { "line \($0.line): \($0.text)" }
             throw .invalidValue(field: "CSV file", reason: "\(file): \(problems.count) bad row\(problems.count == 1 ? "" : "s"), nothing was imported: " + listed.joined(separator: "; ") + (problems.count > 50 ? "; …" : ""))
         }
-        edited.sort { $0.login.utf8.lexicographicallyPrecedes($1.login.utf8) }
-        records = edited
+        records = edited  // the store keeps them sorted
         return (added, modified)
     }
 }

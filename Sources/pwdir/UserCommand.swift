@@ -74,9 +74,7 @@ struct UserList: ParsableCommand {
     func run() throws {
         let c = try CommandContext(paths)
         try c.authority.require(.list)
-        var views = try c.store.allRecords().filter { c.authority.allows(.list, on: $0) }.map(c.view)
-        if locked { views = views.filter(\.locked) }
-        try UserView.output(views, json: json)
+        try UserView.each(c, .list, view: { locked ? $0.locked : true }, json: json)
     }
 }
 
@@ -90,10 +88,9 @@ struct UserFind: ParsableCommand {
         let c = try CommandContext(paths)
         try c.authority.require(.find)
         let needle = query.lowercased()
-        let found = try c.store.allRecords().filter { r in
-            c.authority.allows(.find, on: r) && [r.login, r.fullName, r.mail, r.recoveryMail].contains { $0?.lowercased().contains(needle) ?? false }
-        }
-        try UserView.output(found.map(c.view), json: json)
+        try UserView.each(c, .find, containing: query, record: { r in
+            [r.login, r.fullName, r.mail, r.recoveryMail].contains { $0?.lowercased().contains(needle) ?? false }
+        }, json: json)
     }
 }
 

@@ -125,6 +125,58 @@ struct UserView: Codable {
     }
 
     /// A table (login, name, email, role, status) or one JSON document `{"users": [...]}`.
+    /// `{"users": [...]}` written one user at a time (the same document `output` writes), so a
+    /// listing of any size needs the memory of one user.
+    struct JSONStream {
+        private let encoder = JSONEncoder()
+        private var buffer: [UInt8] = []
+        private var count = 0
+
+        init() {
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            buffer = Array("{\n  \"users\" : [".utf8)
+        }
+
+        mutating func append(_ view: UserView) throws(PwdirError) {
+            let data: Data
+            do { data = try encoder.encode(view) } catch { throw .invalidValue(field: "JSON output", reason: "\(error)") }
+            buffer += (count == 0 ? "\n" : ",\n").utf8
+            buffer += "    ".utf8
+            for b in data {
+                buffer.append(b)
+                if b == 0x0A { buffer += "    ".utf8 }
+            }
+            count += 1
+            if buffer.count >= 1 << 16 { flush() }
+        }
+
+        mutating func finish() {
+            buffer += (count == 0 ? "\n\n  ]\n}\n" : "\n  ]\n}\n").utf8
+            flush()
+        }
+
+        private mutating func flush() {
+            FileHandle.standardOutput.write(Data(buffer))
+            buffer.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// Shows the users the actor may see for `action` that `keepRecord` and `keep` accept, in
+    /// login order: as JSON one at a time as the store reads them; as text once the column
+    /// widths are known.
+    static func each(_ c: CommandContext, _ action: Action, containing needle: String? = nil, record keepRecord: (UserRecord) -> Bool = { _ in true },
+                     view keep: (UserView) -> Bool = { _ in true }, json: Bool) throws(PwdirError) {
+        var stream = json ? JSONStream() : nil
+        var views: [UserView] = []
+        try c.store.forEachRecord(containing: needle) { (r) throws(PwdirError) in
+            guard keepRecord(r), c.authority.allows(action, on: r) else { return }
+            let v = c.view(r)
+            guard keep(v) else { return }
+            if stream != nil { try stream!.append(v) } else { views.append(v) }
+        }
+        if stream != nil { stream!.finish() } else { try output(views, json: false) }
+    }
+
     static func output(_ views: [UserView], json: Bool) throws(PwdirError) {
         if json {
             try Output.json(["users": views])

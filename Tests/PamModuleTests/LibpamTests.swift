@@ -16,8 +16,8 @@ final class LibpamTests: XCTestCase {
         try XCTSkipUnless(access(PamFixture.modulePath, R_OK) == 0, "build the module first (swift build -c release)")
     }
 
-    func fixtureWithUsers() throws -> PamFixture {
-        let f = try PamFixture()
+    func fixtureWithUsers(format: Int = 2) throws -> PamFixture {
+        let f = try PamFixture(format: format)
         try f.addUser("ana", password: good)
         try f.addUser("bo", password: good, mustChange: true)
         try f.addUser("cy", password: nil)
@@ -173,24 +173,41 @@ final class LibpamTests: XCTestCase {
     }
 
     func testBrokenDirectoryFailsClosed() throws {
-        let f = try fixtureWithUsers()
-        let original = try XCTUnwrap(f.readFile(f.db))
+        try brokenDirectoryFailsClosed(format: 1)
+        try brokenDirectoryFailsClosed(format: 2)
+    }
+
+    func brokenDirectoryFailsClosed(format: Int) throws {
+        let f = try fixtureWithUsers(format: format)
+        // In format 2 the corruption is in the shard holding ana (and then in the file naming it).
+        let file = try f.fileHolding("ana")
+        let original = try XCTUnwrap(f.readFile(file))
         let text = String(decoding: original, as: UTF8.self)
-        let corruptions: [(String, String)] = [
-            ("garbage appended", text + "garbage\n"),
-            ("truncated", String(text.dropLast(5))),
-            ("bad header", "pwdir-directory 9\n" + text.split(separator: "\n", maxSplits: 1)[1]),
-            ("corrupt line of the user", text.replacingFirst("uid=ana\t", with: "uid=ana\tbroken\t")),
-            ("empty", ""),
+        var corruptions: [(String, String, String)] = [
+            ("garbage appended", file, text + "garbage\n"),
+            ("truncated", file, String(text.dropLast(5))),
+            ("bad header", file, "pwdir-directory 9\n" + text.split(separator: "\n", maxSplits: 1)[1]),
+            ("corrupt line of the user", file, text.replacingFirst("uid=ana\t", with: "uid=ana\tbroken\t")),
+            ("empty", file, ""),
         ]
-        for (name, content) in corruptions {
-            try f.writeFile(f.db, content)
+        if format == 2 {
+            let manifest = String(decoding: try XCTUnwrap(f.readFile(f.db)), as: UTF8.self)
+            corruptions += [
+                ("manifest truncated", f.db, String(manifest.dropLast(5))),
+                ("manifest naming a shard file of a later generation", f.db, manifest.replacingFirst("\n" + (file as NSString).lastPathComponent + "\n", with: "\n\((file as NSString).lastPathComponent)9\n")),
+            ]
+        }
+        for (name, path, content) in corruptions {
+            let before = try XCTUnwrap(f.readFile(path))
+            try f.writeFile(path, content)
+            XCTAssertNotEqual(Array(content.utf8), before, "\(name) changes something")
             for hook in ["authenticate", "acct_mgmt", "chauthtok"] {
                 let c = try f.client("ana", answers: [good, newPassword, newPassword])
                 let rc = hook == "authenticate" ? c.authenticate() : hook == "acct_mgmt" ? c.acctMgmt() : c.chauthtok()
-                XCTAssertEqual(rc, PAM_AUTHINFO_UNAVAIL, "\(name): \(hook)")
+                XCTAssertEqual(rc, PAM_AUTHINFO_UNAVAIL, "format \(format), \(name): \(hook)")
             }
-            XCTAssertEqual(String(decoding: f.readFile(f.db) ?? [], as: UTF8.self), content, "\(name): file untouched")
+            XCTAssertEqual(String(decoding: f.readFile(path) ?? [], as: UTF8.self), content, "\(name): file untouched")
+            try f.writeFile(path, String(decoding: before, as: UTF8.self))
         }
         unlink(f.db)
         XCTAssertEqual(try f.client("ana", answers: [good]).authenticate(), PAM_AUTHINFO_UNAVAIL, "missing directory")

@@ -35,7 +35,7 @@ final class DirectoryFileTests: XCTestCase {
         XCTAssertFalse(dir.exists)
         let old = umask(0)
         defer { umask(old) }
-        try dir.create()
+        try dir.create(format: 1)
         XCTAssertTrue(dir.exists)
         XCTAssertEqual(modeOf(dir.path), 0o600)
         XCTAssertEqual(lstatOf(dir.path).map { $0.st_mode & S_IFMT }, S_IFREG)
@@ -51,23 +51,23 @@ final class DirectoryFileTests: XCTestCase {
         let dir = try newDirectory()
         try writeDirectory(dir.path, [UserRecord(login: "ana")])
         let before = readFile(dir.path)
-        XCTAssertEqual(caught { () throws(PwdirError) in try dir.create() }, .directoryExists(dir.path))
+        XCTAssertEqual(caught { () throws(PwdirError) in try dir.create(format: 1) }, .directoryExists(dir.path))
         XCTAssertEqual(readFile(dir.path), before)
         // even an empty file, or a dangling symbolic link, is not replaced
         try writeFile(dir.path, [])
-        XCTAssertEqual(caught { () throws(PwdirError) in try dir.create() }, .directoryExists(dir.path))
+        XCTAssertEqual(caught { () throws(PwdirError) in try dir.create(format: 1) }, .directoryExists(dir.path))
         XCTAssertEqual(readFile(dir.path), [])
         let other = DirectoryFile(path: FilePathText.folder(of: dir.path) + "/link")
         let target = FilePathText.folder(of: dir.path) + "/target"
         XCTAssertEqual(symlink(target, other.path), 0)
-        XCTAssertEqual(caught { () throws(PwdirError) in try other.create() }, .directoryExists(other.path))
+        XCTAssertEqual(caught { () throws(PwdirError) in try other.create(format: 1) }, .directoryExists(other.path))
         XCTAssertFalse(exists(target), "nothing written through the link")
     }
 
     func testCreateInMissingFolder() throws {
         let folder = try makeTempFolder()
         let dir = DirectoryFile(path: folder + "/no/such/folder/users")
-        let error = caught { () throws(PwdirError) in try dir.create() }
+        let error = caught { () throws(PwdirError) in try dir.create(format: 1) }
         guard case let .folderMissing(missing)? = error, missing == FilePathText.folder(of: dir.path) else {
             return XCTFail("expected an error naming the missing folder, got \(String(describing: error))")
         }
@@ -133,7 +133,7 @@ final class DirectoryFileTests: XCTestCase {
 
     func testGroupOrWorldWritableDirectoryIsRefused() throws {
         let dir = try newDirectory()
-        try dir.create()
+        try dir.create(format: 1)
         try add("ana", to: dir)
         let before = readFile(dir.path)
         for mode: mode_t in [0o620, 0o660, 0o602, 0o666, 0o622] {
@@ -150,7 +150,7 @@ final class DirectoryFileTests: XCTestCase {
 
     func testGroupWritableLockFileIsRefused() throws {
         let dir = try newDirectory()
-        try dir.create()
+        try dir.create(format: 1)
         XCTAssertEqual(chmod(dir.lockPath, 0o660), 0)
         assertUnsafe({ () throws(PwdirError) in try add("bo", to: dir) }, "update with a group-writable lock file")
         XCTAssertEqual(try dir.load(), [])
@@ -167,7 +167,7 @@ final class DirectoryFileTests: XCTestCase {
 
     func testUpdateKeepsThePreviousVersionAndLeavesNoTempFile() throws {
         let dir = try newDirectory()
-        try dir.create()
+        try dir.create(format: 1)
         let v0 = readFile(dir.path)
         try add("ana", to: dir)
         let v1 = readFile(dir.path)
@@ -186,7 +186,7 @@ final class DirectoryFileTests: XCTestCase {
 
     func testUpdateReturnsTheClosuresResultAndRewritesInSortedForm() throws {
         let dir = try newDirectory()
-        try dir.create()
+        try dir.create(format: 1)
         let n = try dir.update { (records) throws(PwdirError) -> Int in
             records = [UserRecord(login: "zed"), UserRecord(login: "ana"), UserRecord(login: "mo")]
             return 42
@@ -197,7 +197,7 @@ final class DirectoryFileTests: XCTestCase {
 
     func testUpdateWithoutChangeWritesNothing() throws {
         let dir = try newDirectory()
-        try dir.create()
+        try dir.create(format: 1)
         try add("ana", to: dir)
         XCTAssertEqual(unlink(dir.backupPath), 0)
         let before = lstatOf(dir.path)!
@@ -264,7 +264,7 @@ final class DirectoryFileTests: XCTestCase {
 
     func testLeftoverTempFileFromAKilledWriterIsReplaced() throws {
         let dir = try newDirectory()
-        try dir.create()
+        try dir.create(format: 1)
         try writeFile(dir.tempPath, bytes("half a file"), mode: 0o644)
         try add("ana", to: dir)
         XCTAssertEqual(try dir.load().map(\.login), ["ana"])
@@ -274,7 +274,7 @@ final class DirectoryFileTests: XCTestCase {
     func testTempFileSymlinkIsNotFollowed() throws {
         let folder = try makeTempFolder()
         let dir = DirectoryFile(path: folder + "/users")
-        try dir.create()
+        try dir.create(format: 1)
         let victim = folder + "/victim"
         try writeFile(victim, bytes("precious\n"), mode: 0o644)
         XCTAssertEqual(symlink(victim, dir.tempPath), 0)
@@ -305,7 +305,7 @@ final class DirectoryFileTests: XCTestCase {
 
     func testHeldLockGivesBusyAfterTheTimeout() throws {
         var dir = try newDirectory()
-        try dir.create()
+        try dir.create(format: 1)
         let before = readFile(dir.path)
         for exclusive in [true, false] {
             let fd = try holdLock(dir.lockPath, exclusive: exclusive)
@@ -322,7 +322,7 @@ final class DirectoryFileTests: XCTestCase {
             // readers never wait for the lock
             XCTAssertEqual(try dir.load(), [])
             XCTAssertNil(try dir.lookup("ana"))
-            XCTAssertEqual(caught { () throws(PwdirError) in try dir.create() }, .busy(path: dir.path), "create takes the lock too")
+            XCTAssertEqual(caught { () throws(PwdirError) in try dir.create(format: 1) }, .busy(path: dir.path), "create takes the lock too")
             close(fd)
         }
         try add("ana", to: dir)
@@ -331,7 +331,7 @@ final class DirectoryFileTests: XCTestCase {
 
     func testWriterWaitsForALockReleasedInTime() throws {
         var dir = try newDirectory()
-        try dir.create()
+        try dir.create(format: 1)
         let fd = try holdLock(dir.lockPath)
         dir.lockTimeoutMilliseconds = 5_000
         let release = DispatchWorkItem { close(fd) }
@@ -344,7 +344,7 @@ final class DirectoryFileTests: XCTestCase {
 
     func testThreadsWritingAtOnceLoseNoUpdate() throws {
         let dir = try newDirectory()
-        try dir.create()
+        try dir.create(format: 1)
         let n = 24
         DispatchQueue.concurrentPerform(iterations: n) { i in
             _ = try? add("t\(i)", to: dir)

@@ -79,7 +79,7 @@ final class TallyCodecTests: XCTestCase {
 final class DirectorySealTests: XCTestCase {
     func testTheSealLineIsTheDocumentedOne() throws {
         let dir = DirectoryFile(path: try makeTempFolder() + "/users")
-        try dir.create()
+        try dir.create(format: 1)
         try add("ana", to: dir)
         var st = stat()
         XCTAssertEqual(lstat(dir.path, &st), 0)

@@ -342,8 +342,8 @@ class Tally:
 
     @staticmethod
     def hashes_under(root: Path) -> set:
-        """Every yescrypt hash kept under ROOT: directory files, their backups, the tallies."""
-        files = [p for p in root.rglob("*") if p.is_file() and (p.name in ("users", "users-") or p.parent.name.endswith(".tally"))]
+        """Every yescrypt hash kept under ROOT: directory files, their backups, shards, the tallies."""
+        files = [p for p in root.rglob("*") if p.is_file() and (p.name in ("users", "users-") or p.parent.name.endswith((".tally", ".d")))]
         found = set()
         for f in files:
             found.update(m.decode() for m in re.findall(rb"\$y\$[./A-Za-z0-9$]+", f.read_bytes()))

@@ -222,10 +222,11 @@ class World:
         self.mail_conf(*([] if said else ["recovery = yes"]), *lines)
 
     def snapshot(self) -> bytes:
-        return self.db.read_bytes()
+        """The directory's bytes: `users`, and in format 2 every shard file it names after it."""
+        return directory_bytes(self.db)
 
     def assert_unchanged(self, before: bytes, what: str):
-        assert self.db.read_bytes() == before, "%s changed the directory file" % what
+        assert self.snapshot() == before, "%s changed the directory" % what
 
     def secret(self, *values):
         """Values that must never show in an audit trail."""
@@ -252,8 +253,9 @@ class World:
         assert_one_error_line(result)
         return result
 
-    def init(self):
-        self.pw_ok("init")
+    def init(self, *args):
+        """`pwdir init ARGS` (format 2 unless ARGS say --format 1)."""
+        self.pw_ok("init", *args)
 
     def user_with_password(self, name: str, password: str, *add_options):
         """NAME added (with ADD_OPTIONS), PASSWORD set, no forced change."""
@@ -601,6 +603,33 @@ def write_directory_file(path: Path, user_lines):
         f.write(("pwdir-directory 1\n%s#end users=%d\n" % (body, len(user_lines))).encode())
     os.chmod(temp, 0o600)
     os.rename(temp, path)
+
+
+def shard_names(db: Path) -> list:
+    """The shard files a directory of format 2 names (none for format 1 or a broken `users`)."""
+    data = db.read_bytes()
+    lines = data.split(b"\n")
+    if not data.startswith(b"pwdir-directory 2\n") or len(lines) != 260:
+        return []
+    return [n.decode() for n in lines[2:258]]
+
+
+def directory_bytes(db: Path) -> bytes:
+    """`users`, then (format 2) the shards it names, in its order: the whole directory's text."""
+    names = shard_names(db)
+    folder = Path(str(db) + ".d")
+    return db.read_bytes() + b"".join((folder / n).read_bytes() for n in names if (folder / n).exists())
+
+
+def shard_file(db: Path, login: str) -> Path:
+    """The shard file holding LOGIN in a directory of format 2 (DirectoryManifest.shard(of:))."""
+    h = 0xCBF29CE484222325
+    for b in login.encode():
+        if 65 <= b <= 90:
+            b |= 0x20
+        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    k = (h ^ (h >> 32)) & 255
+    return Path(str(db) + ".d") / shard_names(db)[k]
 
 
 def password_hash_field(directory: bytes) -> str:

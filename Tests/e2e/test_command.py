@@ -12,7 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from pwdir_e2e import assert_one_error_line, lines_of, password_hash_field, syslog_lines, write_directory_file
+from pwdir_e2e import (assert_one_error_line, directory_bytes, lines_of, password_hash_field, shard_file, shard_names, syslog_lines,
+                       write_directory_file)
 
 
 def user_lines(world) -> int:
@@ -125,19 +126,22 @@ def corrupt(kind: str, pristine: bytes) -> bytes:
     return b"passwd-file 1\n" + b"".join(pristine.splitlines(keepends=True)[1:])
 
 
-@pytest.mark.parametrize("kind, line", [("garbage", "(4|5)"), ("truncated", "4"), ("cut", "3"), ("header", "1")],
-                         ids=["garbage", "truncated", "cut", "header"])
-def test_corrupt_directory_refused(world, kind, line):
-    """On a corrupt directory (garbage after the trailer, a truncated trailer, a cut user line, a
-    wrong header) every command fails with one line naming the bad line and writes nothing; the
-    module fails closed even for the right password, says why in syslog, and writes nothing."""
-    world.init()
+@pytest.mark.parametrize("fmt, kind, line", [(1, "garbage", "(4|5)"), (1, "truncated", "4"), (1, "cut", "3"), (1, "header", "1"),
+                                             (2, "garbage", "260"), (2, "truncated", "259"), (2, "cut", "1"), (2, "header", "1")],
+                         ids=["garbage", "truncated", "cut", "header", "users-garbage", "users-truncated", "users-cut", "users-header"])
+def test_corrupt_directory_refused(world, fmt, kind, line):
+    """On a corrupt directory (garbage after the trailer, a truncated trailer, a cut line, a
+    wrong header; in format 2, of `users`, which names the shards) every command fails with one
+    line naming the bad line and writes nothing; the module fails closed even for the right
+    password, says why in syslog, and writes nothing."""
+    world.init("--format", str(fmt))
     world.user_with_password("ana", "Right-Password-1")
     world.user_with_password("bob", "Dn4-Quartz-Vy7p")
     world.login_ok("ana", "Right-Password-1")
-    pristine = world.snapshot()
+    pristine = world.db.read_bytes()
     bad = corrupt(kind, pristine)
     world.db.write_bytes(bad)
+    bad = world.snapshot()
     for args in (["user", "add", "carol"], ["user", "modify", "ana", "--full-name", "X"], ["user", "remove", "bob"],
                  ["passwd", "ana", "--generate"], ["lock", "ana"], ["unlock", "ana"], ["user", "list"], ["user", "show", "ana"]):
         result = world.expect_clean_error(*args)
@@ -153,6 +157,34 @@ def test_corrupt_directory_refused(world, kind, line):
     assert not world.pam("ana", "chauthtok", answers=["Brand-New-Pass-1"] * 2).ok, "chauthtok succeeded"
     world.assert_unchanged(bad, "the module")
     world.db.write_bytes(pristine)
+    world.login_ok("ana", "Right-Password-1")
+
+
+def test_corrupt_shard_refuses_its_users_only(world):
+    """Format 2: a shard changed by hand into something the command refuses (a line without
+    'uid=') refuses its own users, in the command and in the module alike, naming the shard's
+    file and line; the users of other shards go on (a corrupt shard is never read for them)."""
+    world.init()
+    world.user_with_password("ana", "Right-Password-1")
+    other = next(n for n in ("bob", "carl", "dora", "emil", "fay") if shard_file(world.db, n) != shard_file(world.db, "ana"))
+    world.user_with_password(other, "Dn4-Quartz-Vy7p")
+    shard = shard_file(world.db, "ana")
+    text = shard.read_bytes()
+    bad = text.replace(b"uid=ana\t", b"uid=ana\tbroken\t")
+    shard.write_bytes(bad)
+    before = world.snapshot()
+    for args in (["user", "modify", "ana", "--full-name", "X"], ["passwd", "ana", "--generate"], ["lock", "ana"],
+                 ["user", "show", "ana"], ["user", "list"], ["user", "remove", other]):
+        result = world.expect_clean_error(*args)
+        assert str(shard) in result.err and re.search(r"line 2\b", result.err), "'pwdir %s' does not name %s line 2: %s" % (
+            " ".join(args), shard, result.err)
+        world.assert_unchanged(before, "'pwdir %s'" % " ".join(args))
+    result = world.login_refused("ana", "Right-Password-1", debug=True)
+    assert any(str(shard) in l for l in syslog_lines(result)), "no syslog line names the shard"
+    world.assert_unchanged(before, "the module")
+    world.login_ok(other, "Dn4-Quartz-Vy7p")
+    world.pw_ok("user", "modify", other, "--full-name", "Still Working")
+    shard.write_bytes(text)
     world.login_ok("ana", "Right-Password-1")
 
 
@@ -274,7 +306,7 @@ def test_db_option_selects_the_directory(world):
     world.pw_ok("user", "show", "ana", env={"PWDIR_DB": db})
     world.pw_ok("--db", db, "user", "add", "bob")
     world.pw_ok("--db", db, "--config", str(world.conf), "user", "list")
-    assert re.search(rb"^uid=bob", world.path("explicit").read_bytes(), re.M), "bob is not in the directory given with --db"
+    assert re.search(rb"^uid=bob", directory_bytes(world.path("explicit")), re.M), "bob is not in the directory given with --db"
     assert not decoy.exists(), "a command wrote to PWDIR_DB although --db was given"
 
 
@@ -330,17 +362,22 @@ def test_concurrent_writers_lose_nothing(world, note):
     assert not world.path("users+").exists(), "a temp file users+ was left behind"
 
 
-def test_killed_writer_leaves_a_whole_file(world, note):
-    """`pwdir user add` on a 20,000-user directory, killed (SIGKILL) 15 times at instants spread
-    over a whole write (also after the rename): the directory is always the old or the new one,
-    whole (its trailer right), readable; the next write works, keeps every user, mode 600."""
+@pytest.mark.parametrize("fmt", [1, 2], ids=["one-file", "shards"])
+def test_killed_writer_leaves_a_whole_file(world, note, fmt):
+    """`pwdir user add` on a 20,000-user directory (in format 2: migrated from the same file),
+    killed (SIGKILL) 15 times at instants spread over a whole write (also after the rename): the
+    directory is always the old or the new one, whole (its trailer right), readable; the next
+    write works, keeps every user, mode 600; in format 2 no shard file is left that neither
+    `users` nor `users-` names."""
     write_directory_file(world.db, sorted("uid=u%05d\tcn=User %05d" % (i, i) for i in range(20000)))
+    if fmt == 2:
+        world.pw_ok("migrate")
     world.pw_ok("user", "list")
     start = time.perf_counter()
     world.pw_ok("user", "add", "calibrate")
     took = time.perf_counter() - start
     span = max(0.050, took * 1.5)  # so that the kills land anywhere in a write, a few after its end
-    note("one user add takes %d ms; kills after 0..%d ms" % (took * 1000, span * 1000))
+    note("format %d: one user add takes %d ms; kills after 0..%d ms" % (fmt, took * 1000, span * 1000))
     old = user_lines(world)
     assert old == 20001, "the directory holds %d users, not 20,001" % old
     kept = {"old": 0, "new": 0}
@@ -357,11 +394,51 @@ def test_killed_writer_leaves_a_whole_file(world, note):
         assert new in (old, old + 1), "after kill #%d (%.3f s) the directory holds %d users; expected %d or %d" % (
             i, delay, new, old, old + 1)
         kept["old" if new == old else "new"] += 1
-        trailer = world.snapshot().splitlines()[-1]
-        assert trailer == b"#end users=%d" % new, "after kill #%d the trailer is %r" % (i, trailer)
+        if fmt == 1:
+            trailer = world.snapshot().splitlines()[-1]
+            assert trailer == b"#end users=%d" % new, "after kill #%d the trailer is %r" % (i, trailer)
         old = new
-    note("15 kills: %d left the old directory, %d the new one" % (kept["old"], kept["new"]))
+    note("format %d, 15 kills: %d left the old directory, %d the new one" % (fmt, kept["old"], kept["new"]))
     world.pw_ok("user", "add", "final")
     assert not world.path("users+").exists(), "users+ left behind after a successful write"
     assert user_lines(world) == old + 1, "the write after the kills lost users"
     assert world.db.stat().st_mode & 0o7777 == 0o600, "the directory is mode %o after the kills" % (world.db.stat().st_mode & 0o7777)
+    if fmt == 2:
+        named = set(shard_names(world.db)) | set(shard_names(world.path("users-")))
+        left = set(os.listdir(str(world.db) + ".d"))
+        assert left == named, "shard files left that no version names: %s" % sorted(left - named)[:5]
+
+
+def test_migrate_turns_one_file_into_shards(world):
+    """`pwdir migrate` (root only): a directory of format 1 becomes format 2 in one step, every
+    user and password kept, the old file kept as users-; logins work before and after; a second
+    run does nothing; a corrupt file is refused (naming its line) and nothing changes; a
+    manager through sudo may not migrate; each run is in the audit trail."""
+    world.init("--format", "1")
+    world.user_with_password("ana", "Right-Password-1")
+    world.pw_ok("user", "add", "boss", "--role", "manager")
+    world.pw_ok("user", "add", "bob", "--manager", "boss")
+    before = json.loads(world.pw_ok("user", "list", "--json").out)["users"]
+    old = world.db.read_bytes()
+    assert old.startswith(b"pwdir-directory 1\n")
+    world.login_ok("ana", "Right-Password-1")
+    refused = world.pw("migrate", sudo_user="boss")
+    assert not refused.ok and world.db.read_bytes() == old, "a manager migrated the directory"
+    said = world.pw_ok("migrate").out
+    assert "format 2" in said and "3 users" in said, said
+    assert world.db.read_bytes().startswith(b"pwdir-directory 2\n")
+    assert world.path("users-").read_bytes() == old, "users- is not the format-1 file"
+    assert json.loads(world.pw_ok("user", "list", "--json").out)["users"] == before, "the users changed in the migration"
+    world.login_ok("ana", "Right-Password-1")
+    assert "nothing to do" in world.pw_ok("migrate").out
+    world.pw_ok("passwd", "bob", "--stdin", "--no-force-change", stdin=lines_of("Dn4-Quartz-Vy7p"))
+    world.login_ok("bob", "Dn4-Quartz-Vy7p")
+    events = [e for e in json.loads(world.pw_ok("log", "--json").out)["events"] if e.get("action") == "migrate"]
+    assert [e["result"] for e in events if e["result"] != "pending"] == ["ok", "ok"], events
+    # A corrupt format-1 file is refused as every command refuses it; nothing is written.
+    broken = world.path("broken")
+    broken.mkdir()
+    write_directory_file(broken / "users", ["uid=zed", "uid=amy"])
+    result = world.expect_clean_error("migrate", "--db", str(broken / "users"))
+    assert re.search(r"line 3\b", result.err), result.err
+    assert sorted(p.name for p in broken.iterdir()) == ["audit.log", "users", "users.lock"], sorted(p.name for p in broken.iterdir())

@@ -559,7 +559,7 @@ def test_no_password_left_in_memory_after_pam_end(world, memory_host, note, dict
 # them (strace -e inject=SYSCALL:signal=SIGKILL:when=N: the call is not made) stops the command
 # between two steps of its change, at every such point in turn.
 KILL_SYSCALLS = ("write", "pwrite64", "fsync", "rename", "link", "unlink")
-FILES = ("users", "users-", "users+", "users.lock", "users.tally", "audit.log", "pwdir.conf")
+FILES = ("users", "users-", "users+", "users.lock", "users.seal", "users.d", "users.tally", "audit.log", "pwdir.conf")
 
 
 class Saved:
@@ -756,3 +756,40 @@ def test_folder_fsync_error_after_rename_says_may_have_been_applied(world):
     shown = [e for e in json.loads(world.pw_ok("log", "--json", "--user", "ana").out)["events"] if e["action"] == "passwd"][-1]
     assert shown["result"] == "unknown", "pwdir log shows the change as %s" % shown
     world.login_ok("ana", new)
+
+
+def test_migrate_killed_at_every_step(world, note):
+    """`pwdir migrate` killed at every write, rename, fsync, link and unlink: the directory is
+    the format-1 file, whole, or the format-2 one, whole (`users` naming shards that are all
+    there); ana logs in either way, and the next migrate finishes the job."""
+    world.init("--format", "1")
+    world.user_with_password("ana", PASSWORD)
+    for name in ("bob", "carl", "dora"):
+        world.pw_ok("user", "add", name)
+    world.pw_ok("log")
+    saved = Saved(world)
+    points = kill_points(world, ["migrate"], None)
+    assert len(points) > 256, "migrate wrote %d times, not once a shard" % len(points)
+    # Every 17th point, and the last 40 (the commit and what follows it): 256 shard writes
+    # that differ only by their shard are not 256 different kill points.
+    chosen = points[::17] + points[-40:]
+    seen = {1: 0, 2: 0}
+    for syscall, n, line in chosen:
+        saved.restore()
+        trace = world.path("trace")
+        strace(world, trace, [syscall], [world.binaries.pwdir, "migrate"], None,
+               "-e", "inject=%s:signal=SIGKILL:when=%d" % (syscall, n))
+        where = "pwdir migrate killed on entering %s #%d (%s)" % (syscall, n, line)
+        assert "+++ killed by SIGKILL +++" in trace.read_text(), "%s: it was not killed" % where
+        listed = world.pw("user", "list", "--json")
+        assert listed.ok, "%s: the directory does not parse:\n%s" % (where, listed)
+        assert sorted(u["login"] for u in json.loads(listed.out)["users"]) == ["ana", "bob", "carl", "dora"], where
+        fmt = 2 if world.db.read_bytes().startswith(b"pwdir-directory 2\n") else 1
+        seen[fmt] += 1
+        world.login_ok("ana", PASSWORD)
+        world.pw_ok("migrate")
+        assert world.db.read_bytes().startswith(b"pwdir-directory 2\n"), "%s: the next migrate did not finish" % where
+        world.login_ok("ana", PASSWORD)
+    saved.restore()
+    note("pwdir migrate killed at %d of its %d points: %d left format 1, %d format 2" % (len(chosen), len(points), seen[1], seen[2]))
+    assert seen[1] and seen[2], "the kills never landed on both sides of the commit: %s" % seen

@@ -10,6 +10,7 @@ with a tiny tmpfs), libfaketime on the module's process, hand-written extreme sl
 import calendar
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -450,7 +451,8 @@ def full_disk_world(world, private_mounts, *users, without_tally=()):
     namespace = private_mounts('mount -t tmpfs -o size=256k,nr_inodes=32,mode=0700 pwdir-full "$1"', full)
     world.use_directory(full / "users")
     world.write_conf("deny = 3")
-    assert namespace.run([world.binaries.pwdir, "init"], world.env).ok
+    # Format 1: the 256 shard files of format 2 would not fit in 32 inodes.
+    assert namespace.run([world.binaries.pwdir, "init", "--format", "1"], world.env).ok
     for user, password in users:
         assert namespace.run([world.binaries.pwdir, "user", "add", user], world.env).ok
         assert namespace.run([world.binaries.pwdir, "passwd", user, "--stdin", "--no-force-change"], world.env,
@@ -680,14 +682,19 @@ def test_sequence_numbers_at_the_top_keep_counting(world, tally):
 
 
 def test_new_password_lifts_a_lock_after_the_directory_is_restored(world, tally):
-    """The directory restored from a backup made before two unlocks (the tallies stay, so their
-    reset generation is ahead of the directory's); ana locked by 3 wrong passwords; an
-    administrator's new password lifts the lock, as it says it does."""
+    """The directory (`users` and its shards, `users.d/`) restored from a backup made before two
+    unlocks (the tallies stay, so their reset generation is ahead of the directory's); ana
+    locked by 3 wrong passwords; an administrator's new password lifts the lock, as it says it
+    does."""
     two_users(world, "deny = 3")
     backup = world.path("users.backup")
     backup.write_bytes(world.db.read_bytes())
+    shards = Path(str(world.db) + ".d")
+    shutil.copytree(shards, world.path("users.d.backup"), symlinks=True)
     world.pw_ok("unlock", "ana")
     world.pw_ok("unlock", "ana")
+    shutil.rmtree(shards)
+    shutil.copytree(world.path("users.d.backup"), shards, symlinks=True)
     temp = Path(str(world.db) + ".restore")
     temp.write_bytes(backup.read_bytes())
     temp.chmod(0o600)

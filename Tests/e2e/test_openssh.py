@@ -361,12 +361,16 @@ def temporary_password(world, user: str = "ana") -> str:
 
 
 def assert_root_owned(world):
-    """Every file of the directory (users and its backup, lock and other companions), the tally
-    folder and each tally, and the audit log: root's, group root, whatever process made them."""
+    """Every file of the directory (users and its backup, lock and other companions, the shard
+    folder and each shard), the tally folder and each tally, and the audit log: root's, group
+    root, whatever process made them."""
     tallies = Path(str(world.db) + ".tally")
     assert (world.folder / "audit.log").is_file() and tallies.is_dir(), "no audit log or no tally folder"
     files = [p for p in world.folder.iterdir() if p.name.startswith("users") or p.name == "audit.log"]
     files += list(tallies.iterdir())
+    shards = Path(str(world.db) + ".d")
+    if shards.is_dir():
+        files += list(shards.iterdir())
     wrong = ["%s %d:%d" % (p, p.lstat().st_uid, p.lstat().st_gid) for p in files
              if (p.lstat().st_uid, p.lstat().st_gid) != (0, 0)]
     assert not wrong, "files not root:root: %s" % wrong

@@ -11,6 +11,8 @@
 
 /// explicit_bzero: wipes memory the compiler may not optimise away.
 void cpwdir_wipe(void *p, size_t n);
+/// sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE): starts writing a file's dirty pages back.
+int cpwdir_start_writeback(int fd);
 
 /// getrandom(2) retried on EINTR and short reads; 0 on success, -1 on failure.
 int cpwdir_random(void *p, size_t n);

@@ -7,6 +7,8 @@ public enum FullName {
     public static let maxBytes = 512
 
     public static func validate(_ name: String, field: String) throws(PwdirError) {
+        // Printable ASCII within the limits (most names): nothing else to check.
+        if name.utf8.count <= maxScalars && name.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return }
         if name.utf8.count > maxBytes || name.unicodeScalars.count > maxScalars {
             throw .invalidValue(field: field, reason: "longer than \(maxScalars) characters or \(maxBytes) bytes")
         }

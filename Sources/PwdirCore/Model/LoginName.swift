@@ -24,6 +24,12 @@ public enum LoginName {
 
     /// Logins are matched exactly (as Unix logins are), but two that differ only in letter case
     /// look like one person: pwdir refuses to create the second.
+    /// `name` with A-Z lowered (logins are ASCII): the key under which case twins meet.
+    public static func folded(_ name: String) -> String {
+        guard name.utf8.contains(where: { $0 >= 65 && $0 <= 90 }) else { return name }
+        return String(decoding: name.utf8.map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }, as: UTF8.self)
+    }
+
     public static func sameIgnoringCase(_ a: String, _ b: String) -> Bool {
         a.utf8.count == b.utf8.count && zip(a.utf8, b.utf8).allSatisfy { ($0 | 0x20) == ($1 | 0x20) || $0 == $1 }
     }

@@ -8,7 +8,7 @@ public enum MailAddress {
         guard let at = bytes.lastIndex(of: UInt8(ascii: "@")), at > 0, at < bytes.count - 1 else {
             throw bad("is not an address of the form name@domain")
         }
-        for b in bytes where b <= 0x20 || b == 0x7F || b >= 0x80 || "<>()[]\\,;:\"".utf8.contains(b) {
+        for b in bytes where !isAllowed(b) {
             throw bad("contains a character not allowed in an address")
         }
         if bytes[..<at].contains(UInt8(ascii: "@")) { throw bad("contains more than one '@'") }
@@ -20,6 +20,16 @@ public enum MailAddress {
 }
 
 extension MailAddress {
+    /// Printable ASCII but for space and `<>()[]\,;:"`.
+    static func isAllowed(_ b: UInt8) -> Bool {
+        switch b {
+        case 0...0x20, 0x7F...0xFF: return false
+        case UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "["), UInt8(ascii: "]"),
+             UInt8(ascii: "\\"), UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: ":"), UInt8(ascii: "\""): return false
+        default: return true
+        }
+    }
+
     /// `n***@example.org`: enough for an administrator to recognise, not to harvest.
     public static func masked(_ address: String) -> String {
         guard let at = address.lastIndex(of: "@"), at > address.startIndex else { return "***" }

@@ -68,21 +68,28 @@ public struct UserRecord: Equatable, Sendable {
 
     /// The first value of `name`.
     public subscript(name: String) -> String? {
-        get { attributes.first { $0.name == name }?.value }
+        get { attributes.first { Self.same($0.name, name) }?.value }
         set {
             guard let newValue else {
-                attributes.removeAll { $0.name == name }
+                if attributes.contains(where: { Self.same($0.name, name) }) { attributes.removeAll { Self.same($0.name, name) } }
                 return
             }
-            guard let i = attributes.firstIndex(where: { $0.name == name }) else {
+            guard let i = attributes.firstIndex(where: { Self.same($0.name, name) }) else {
                 attributes.append(Attribute(name, newValue))
                 return
             }
             attributes[i].value = newValue
-            for j in stride(from: attributes.count - 1, to: i, by: -1) where attributes[j].name == name {
+            for j in stride(from: attributes.count - 1, to: i, by: -1) where Self.same(attributes[j].name, name) {
                 attributes.remove(at: j)
             }
         }
+    }
+
+    /// Attribute names compared (lengths first: most differ there, and a million-row import
+    /// asks this a few million times).
+    @inline(__always)
+    static func same(_ a: String, _ b: String) -> Bool {
+        a.utf8.count == b.utf8.count && a == b
     }
 
     /// Every value of a multi-valued attribute, in order.
@@ -153,8 +160,9 @@ public struct UserRecord: Equatable, Sendable {
     /// Makes every failure recorded so far stop counting: a new reset generation, and its time.
     /// The new generation is above `above` too (the tally's): after the directory was restored
     /// from an older copy, the tally may be ahead of the record, and a reset must still win.
-    public mutating func resetFailures(now: Int64, above: UInt64 = 0) {
+    /// (`formatted`: `now` as GeneralizedTime already, for a batch.)
+    public mutating func resetFailures(now: Int64, above: UInt64 = 0, formatted: String? = nil) {
         self[Key.failuresResetCount] = String(max(resetGeneration, above) &+ 1)
-        self[Key.failuresReset] = GeneralizedTime.format(now)
+        self[Key.failuresReset] = formatted ?? GeneralizedTime.format(now)
     }
 }

@@ -12,8 +12,15 @@ public protocol AccountStore: AnyObject {
     func record(_ login: String) throws(PwdirError) -> UserRecord?
     /// Every account, sorted by login.
     func allRecords() throws(PwdirError) -> [UserRecord]
+    /// Every account in login order, one at a time (a store may hold them all or not). With
+    /// `needle`, accounts none of whose values can contain it (without regard to case) may be
+    /// skipped; the caller still filters exactly.
+    func forEachRecord(containing needle: String?, _ body: (UserRecord) throws(PwdirError) -> Void) throws(PwdirError)
     /// The failed and in-flight attempts of an account.
     func tally(_ login: String) -> TallyReading
+    /// The logins that have a tally at all, or nil when the store cannot list them: a batch of
+    /// new accounts asks `tally` only for those.
+    func loginsWithTallies() -> Set<String>?
 
     // MARK: The login path
 
@@ -34,8 +41,12 @@ public protocol AccountStore: AnyObject {
 
     // MARK: Changes
 
-    /// Creates an empty store; `.directoryExists` if there is one.
-    func create() throws(PwdirError)
+    /// Creates an empty store of the given layout (2, the newest, for the file store);
+    /// `.directoryExists` if there is one.
+    func create(format: Int) throws(PwdirError)
+    /// Brings a store of an older layout to the newest in one step: how many accounts it holds,
+    /// or nil when it was of the newest already.
+    func migrate() throws(PwdirError) -> Int?
     /// Adds an account (`.userExists` if its login, or one differing only in letter case, is
     /// taken); failures recorded under that login before now never count for it.
     func add(_ record: UserRecord, now: Int64) throws(PwdirError)

@@ -35,6 +35,17 @@ public enum Sys {
         }
     }
 
+    /// openat(2) of `name` in the folder `folderFD` (the same flags as `open`); nil when it
+    /// does not exist.
+    static func openAtIfExists(_ folderFD: Int32, _ name: String, path: String, _ flags: Int32 = O_RDONLY) throws(SystemError) -> Int32? {
+        do {
+            return try retry("open", path) { Glibc.openat(folderFD, name, flags | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK) }
+        } catch {
+            if error.code == ENOENT { return nil }
+            throw error
+        }
+    }
+
     static func close(_ fd: Int32) {
         _ = Glibc.close(fd)  // not retried on Linux: the descriptor is gone either way
     }
@@ -199,10 +210,25 @@ public enum Sys {
         return try body(UnsafeRawBufferPointer(start: map, count: size))
     }
 
+    /// madvise(MADV_DONTNEED) on whole pages of a read-only mapping already read: they leave the
+    /// process's resident memory (a later touch would read them again).
+    static func dropPages(_ base: UnsafeRawPointer, from: Int, to: Int) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (from + page - 1) / page * page, end = to / page * page
+        guard end > start else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+    }
+
     // MARK: Durability and names
 
     static func fsync(_ fd: Int32, _ path: String) throws(SystemError) {
         try retry("fsync", path) { Glibc.fsync(fd) }
+    }
+
+    /// Starts writing `fd`'s dirty pages to disk without waiting (sync_file_range); a later
+    /// fsync waits for them. Best effort: fsync alone is what makes the data durable.
+    static func startWriteback(_ fd: Int32) {
+        _ = cpwdir_start_writeback(fd)
     }
 
     /// fsync of the folder holding `path`, so that a rename or link in it is durable.
@@ -233,6 +259,20 @@ public enum Sys {
             throw error
         }
         return true
+    }
+
+    /// The names in a folder (not "." and ".."), in no particular order.
+    static func listFolder(_ path: String) throws(SystemError) -> [String] {
+        guard let dir = opendir(path) else { throw SystemError("opendir", path) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
     }
 
     static func unlinkIfExists(_ path: String) throws(SystemError) {

@@ -17,8 +17,9 @@ public enum DirectoryCodec {
 
     // MARK: Encoding
 
-    public static func encode(_ records: [UserRecord]) -> [UInt8] {
-        let sorted = records.sorted { $0.login.utf8.lexicographicallyPrecedes($1.login.utf8) }
+    /// The file of `records` (sorted here); `header` is a shard's first line in format 2.
+    public static func encode(_ records: [UserRecord], header: String = header, sorted alreadySorted: Bool = false) -> [UInt8] {
+        let sorted = alreadySorted ? records : records.sorted { $0.login.utf8.lexicographicallyPrecedes($1.login.utf8) }
         var out: [UInt8] = []
         out.reserveCapacity(64 + records.count * 160)
         out.append(contentsOf: header.utf8)
@@ -32,31 +33,48 @@ public enum DirectoryCodec {
 
     static func encodeLine(_ r: UserRecord, into out: inout [UInt8]) {
         out.append(contentsOf: "uid=".utf8)
-        out.append(contentsOf: r.login.utf8)
+        appendUTF8(r.login, to: &out)
         for a in r.attributes {
             out.append(0x09)
-            out.append(contentsOf: a.name.utf8)
+            appendUTF8(a.name, to: &out)
             out.append(UInt8(ascii: "="))
-            for b in a.value.utf8 {
-                if b < 0x20 || b == 0x7F || b == UInt8(ascii: "%") || b == UInt8(ascii: ":") {
-                    out.append(UInt8(ascii: "%"))
-                    out.append(hexDigit(b >> 4))
-                    out.append(hexDigit(b & 0xF))
-                } else {
-                    out.append(b)
+            var value = a.value
+            value.withUTF8 { bytes in
+                guard bytes.contains(where: needsEscape) else { return out.append(contentsOf: bytes) }
+                for b in bytes {
+                    if needsEscape(b) {
+                        out.append(UInt8(ascii: "%"))
+                        out.append(hexDigit(b >> 4))
+                        out.append(hexDigit(b & 0xF))
+                    } else {
+                        out.append(b)
+                    }
                 }
             }
         }
         out.append(0x0A)
     }
 
+    /// The bytes of `s`, copied at once (not one by one through the UTF-8 view).
+    @inline(__always)
+    private static func appendUTF8(_ s: String, to out: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { out.append(contentsOf: $0) }
+    }
+
+    private static func needsEscape(_ b: UInt8) -> Bool {
+        b < 0x20 || b == 0x7F || b == UInt8(ascii: "%") || b == UInt8(ascii: ":")
+    }
+
     private static func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 48 + v : 55 + v }
 
     // MARK: Decoding
 
-    /// Parses a whole directory; every line is checked, logins must be strictly ascending.
-    public static func decode(_ bytes: UnsafeRawBufferPointer, path: String) throws(PwdirError) -> [UserRecord] {
-        let frame = try Frame(bytes, path: path)
+    /// Parses a whole directory (or, with `shard`, one shard of format 2, whose first line is
+    /// `header` and whose every login must belong to it); every line is checked, logins must be
+    /// strictly ascending.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, path: String, header: String = header, shard: Int? = nil) throws(PwdirError) -> [UserRecord] {
+        let frame = try Frame(bytes, path: path, header: header)
         var records: [UserRecord] = []
         records.reserveCapacity(min(frame.userCount, bytes.count / 6))  // the trailer is not trusted yet; "uid=x\n" is 6 bytes
         var lineNumber = 1
@@ -65,6 +83,9 @@ public enum DirectoryCodec {
             lineNumber += 1
             let end = nextNewline(bytes, from: pos)
             let r = try decodeLine(bytes, pos..<end, line: { [lineNumber] in lineNumber }, path: path)
+            if let shard, DirectoryManifest.shard(of: r.login) != shard {
+                throw .directoryCorrupt(path: path, line: lineNumber, reason: "login '\(r.login)' belongs in shard \(DirectoryManifest.shardName(DirectoryManifest.shard(of: r.login))), not in this one")
+            }
             if let last = records.last, !last.login.utf8.lexicographicallyPrecedes(r.login.utf8) {
                 let why = last.login == r.login ? "login '\(r.login)' appears twice" : "login '\(r.login)' is out of order (the file must be sorted by login)"
                 throw .directoryCorrupt(path: path, line: lineNumber, reason: why)
@@ -78,16 +99,16 @@ public enum DirectoryCodec {
         return records
     }
 
-    public static func decode(_ bytes: [UInt8], path: String) throws(PwdirError) -> [UserRecord] {
-        let result = bytes.withUnsafeBytes { b in Result { () throws(PwdirError) in try decode(b, path: path) } }
+    public static func decode(_ bytes: [UInt8], path: String, header: String = header, shard: Int? = nil) throws(PwdirError) -> [UserRecord] {
+        let result = bytes.withUnsafeBytes { b in Result { () throws(PwdirError) in try decode(b, path: path, header: header, shard: shard) } }
         return try result.get()
     }
 
     /// Finds one login by binary search, reading only the lines it probes (each checked as
     /// strictly as `decode` does, plus the header and the trailer). For the module's login path:
     /// the cost does not grow with the number of users.
-    public static func lookup(_ login: String, in bytes: UnsafeRawBufferPointer, path: String) throws(PwdirError) -> UserRecord? {
-        let frame = try Frame(bytes, path: path)
+    public static func lookup(_ login: String, in bytes: UnsafeRawBufferPointer, path: String, header: String = header) throws(PwdirError) -> UserRecord? {
+        let frame = try Frame(bytes, path: path, header: header)
         let key = Array(login.utf8)
         var lo = frame.bodyStart, hi = frame.bodyEnd  // byte range of candidate lines
         while lo < hi {
@@ -108,7 +129,7 @@ public enum DirectoryCodec {
     struct Frame {
         var bodyStart = 0, bodyEnd = 0, userCount = 0
 
-        init(_ bytes: UnsafeRawBufferPointer, path: String) throws(PwdirError) {
+        init(_ bytes: UnsafeRawBufferPointer, path: String, header: String = DirectoryCodec.header) throws(PwdirError) {
             guard bytes.count > 0 else { throw .directoryCorrupt(path: path, line: 1, reason: "the file is empty (a directory starts with '\(header)')") }
             let firstEnd = nextNewline(bytes, from: 0)
             let first = bytes[0..<firstEnd]
@@ -172,7 +193,7 @@ public enum DirectoryCodec {
         return n
     }
 
-    private static func loginOfLine(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, path: String) throws(PwdirError) -> Slice<UnsafeRawBufferPointer> {
+    static func loginOfLine(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, path: String) throws(PwdirError) -> Slice<UnsafeRawBufferPointer> {
         let line = bytes[range]
         guard line.starts(with: "uid=".utf8) else {
             throw .directoryCorrupt(path: path, line: lineNumber(bytes, at: range.lowerBound), reason: "a user line must start with 'uid='")

@@ -49,17 +49,18 @@ struct DirectorySeal: Equatable {
         line += digits.reversed()
     }
 
-    /// Whether the seal at `sealPath` names the version described by `st`.
-    static func matches(_ st: stat, sealPath: String) -> Bool {
+    /// Whether the seal at `sealPath` names the version described by `st`. Format 2 keeps one
+    /// seal per shard, `slot` k at byte k × 128.
+    static func matches(_ st: stat, sealPath: String, slot: Int = 0) -> Bool {
         guard let (fd, sst) = try? FileSafety.openChecked(sealPath) else { return false }
         defer { Sys.close(fd) }
-        guard sst.st_size == size, let bytes = try? Sys.pread(fd, sealPath, count: size, offset: 0) else { return false }
+        guard sst.st_size >= (slot + 1) * size, let bytes = try? Sys.pread(fd, sealPath, count: size, offset: slot * size) else { return false }
         return bytes == DirectorySeal(st).bytes
     }
 
     /// Seals the version described by `st` (best effort: a seal that cannot be written only
     /// means the next reader checks the whole file again).
-    static func write(_ st: stat, sealPath: String) {
+    static func write(_ st: stat, sealPath: String, slot: Int = 0) {
         do {
             let fd = try Sys.open(sealPath, O_WRONLY | O_CREAT, 0o600)
             defer { Sys.close(fd) }
@@ -69,7 +70,7 @@ struct DirectorySeal: Equatable {
                 try Sys.fchmod(fd, sealPath, 0o600)
                 try Sys.ownByRoot(fd, sealPath)
             }
-            try Sys.pwrite(fd, sealPath, DirectorySeal(st).bytes, offset: 0)
+            try Sys.pwrite(fd, sealPath, DirectorySeal(st).bytes, offset: slot * size)
         } catch {}
     }
 }

@@ -24,6 +24,15 @@ public final class FileAccountStore: AccountStore {
         try directory.load()
     }
 
+    public func forEachRecord(containing needle: String?, _ body: (UserRecord) throws(PwdirError) -> Void) throws(PwdirError) {
+        try directory.forEachRecord(containing: needle, body)
+    }
+
+    public func loginsWithTallies() -> Set<String>? {
+        guard let names = try? Sys.listFolder(tallies.path) else { return nil }
+        return Set(names.filter { LoginName.isValid($0) })
+    }
+
     public func tally(_ login: String) -> TallyReading {
         do { return .tally(try tallies.read(login)) } catch {
             if case let .tallyDamaged(_, _, reason) = error { return .damaged(reason) }
@@ -228,10 +237,15 @@ public final class FileAccountStore: AccountStore {
 
     // MARK: Changes
 
-    public func create() throws(PwdirError) {
-        try directory.create()
+    /// Format 2 (shards) or 1 (one file); see `DirectoryFile`.
+    public func create(format: Int = 2) throws(PwdirError) {
+        try directory.create(format: format)
         try tallies.ensure()
         tallies.touchDecoy(durable: true)
+    }
+
+    public func migrate() throws(PwdirError) -> Int? {
+        try directory.migrate()
     }
 
     public func add(_ record: UserRecord, now: Int64) throws(PwdirError) {
@@ -241,7 +255,8 @@ public final class FileAccountStore: AccountStore {
         let stale = tally(record.login).tally?.generation ?? 0
         record[UserRecord.Key.failuresResetCount] = String(stale &+ 1)
         record[UserRecord.Key.failuresReset] = GeneralizedTime.format(now)
-        try directory.update { (records) throws(PwdirError) in
+        // Logins that differ only in case share a shard: the shard is all this needs to read.
+        try directory.updateRecords(of: record.login) { (records) throws(PwdirError) in
             if let taken = records.first(where: { LoginName.sameIgnoringCase($0.login, record.login) }) { throw .userExists(taken.login) }
             records.append(record)
             records.sort { $0.login.utf8.lexicographicallyPrecedes($1.login.utf8) }
@@ -254,7 +269,7 @@ public final class FileAccountStore: AccountStore {
 
     @discardableResult
     public func update<T>(_ login: String, _ change: (inout UserRecord) throws(PwdirError) -> T) throws(PwdirError) -> T {
-        try directory.update { (records) throws(PwdirError) -> T in
+        try directory.updateRecords(of: login) { (records) throws(PwdirError) -> T in
             guard let i = records.firstIndex(where: { $0.login == login }) else { throw .userNotFound(login) }
             return try change(&records[i])
         }
@@ -334,9 +349,11 @@ public final class FileAccountStore: AccountStore {
     }
 
     public func remove(_ login: String) throws(PwdirError) {
-        try directory.update { (records) throws(PwdirError) in
+        try directory.updateRecords(of: login) { (records) throws(PwdirError) in
             guard let i = records.firstIndex(where: { $0.login == login }) else { throw .userNotFound(login) }
-            let team = records.filter { $0.manager == login }.map(\.login)
+            // The whole directory is searched for the team, under the writers' lock.
+            var team: [String] = []
+            try directory.forEachRecord(containing: login) { (r) throws(PwdirError) in if r.manager == login { team.append(r.login) } }
             if !team.isEmpty {
                 throw .invalidValue(field: "user", reason: "'\(login)' manages \(team.joined(separator: ", ")); give them another manager first")
             }
