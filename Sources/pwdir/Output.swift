@@ -18,13 +18,19 @@ enum Output {
 
     /// One JSON document on stdout.
     static func json<T: Encodable>(_ value: T) throws(PwdirError) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let encoder = jsonEncoder()
         do {
             let data = try encoder.encode(value)
             FileHandle.standardOutput.write(data)
             FileHandle.standardOutput.write(Data("\n".utf8))
         } catch { throw .invalidValue(field: "JSON output", reason: "\(error)") }
+    }
+
+    /// The encoder of every JSON document pwdir prints.
+    static func jsonEncoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return encoder
     }
 
     /// A value shown in text output: characters that could move a terminal's cursor, reorder

@@ -128,12 +128,11 @@ struct UserView: Codable {
     /// `{"users": [...]}` written one user at a time (the same document `output` writes), so a
     /// listing of any size needs the memory of one user.
     struct JSONStream {
-        private let encoder = JSONEncoder()
+        private let encoder = Output.jsonEncoder()
         private var buffer: [UInt8] = []
         private var count = 0
 
         init() {
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             buffer = Array("{\n  \"users\" : [".utf8)
         }
 

@@ -26,9 +26,13 @@ public enum LoginName {
     /// look like one person: pwdir refuses to create the second.
     /// `name` with A-Z lowered (logins are ASCII): the key under which case twins meet.
     public static func folded(_ name: String) -> String {
-        guard name.utf8.contains(where: { $0 >= 65 && $0 <= 90 }) else { return name }
-        return String(decoding: name.utf8.map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }, as: UTF8.self)
+        guard name.utf8.contains(where: { foldASCII($0) != $0 }) else { return name }
+        return String(decoding: name.utf8.map(foldASCII), as: UTF8.self)
     }
+
+    /// A-Z lowered, every other byte as it is.
+    @inline(__always)
+    public static func foldASCII(_ b: UInt8) -> UInt8 { b >= 65 && b <= 90 ? b | 0x20 : b }
 
     public static func sameIgnoringCase(_ a: String, _ b: String) -> Bool {
         a.utf8.count == b.utf8.count && zip(a.utf8, b.utf8).allSatisfy { ($0 | 0x20) == ($1 | 0x20) || $0 == $1 }

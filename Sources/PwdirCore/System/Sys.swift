@@ -159,20 +159,29 @@ public enum Sys {
     static func pread(_ fd: Int32, _ path: String, count: Int, offset: Int) throws(SystemError) -> [UInt8] {
         var failure: SystemError?
         let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, used in
-            used = 0
-            while used < count {
-                let n = Glibc.pread(fd, buffer.baseAddress! + used, count - used, off_t(offset + used))
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = SystemError("pread", path)
-                    return
-                }
-                if n == 0 { break }
-                used += n
+            do throws(SystemError) { used = try pread(fd, path, into: UnsafeMutableRawBufferPointer(buffer), offset: offset) } catch {
+                used = 0
+                failure = error
             }
         }
         if let failure { throw failure }
         return bytes
+    }
+
+    /// pread(2) filling `buffer` from `offset` (less only at the end of the file); how many
+    /// bytes it read.
+    static func pread(_ fd: Int32, _ path: String, into buffer: UnsafeMutableRawBufferPointer, offset: Int) throws(SystemError) -> Int {
+        var used = 0
+        while used < buffer.count {
+            let n = Glibc.pread(fd, buffer.baseAddress! + used, buffer.count - used, off_t(offset + used))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SystemError("pread", path)
+            }
+            if n == 0 { break }
+            used += n
+        }
+        return used
     }
 
     /// pwrite(2) of all of `bytes` at `offset`.
@@ -208,15 +217,6 @@ public enum Sys {
         }
         defer { munmap(map, size) }
         return try body(UnsafeRawBufferPointer(start: map, count: size))
-    }
-
-    /// madvise(MADV_DONTNEED) on whole pages of a read-only mapping already read: they leave the
-    /// process's resident memory (a later touch would read them again).
-    static func dropPages(_ base: UnsafeRawPointer, from: Int, to: Int) {
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = (from + page - 1) / page * page, end = to / page * page
-        guard end > start else { return }
-        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
     }
 
     // MARK: Durability and names

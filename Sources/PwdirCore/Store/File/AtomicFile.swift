@@ -85,12 +85,14 @@ enum FileSafety {
         if st.st_uid != 0 && st.st_uid != Sys.effectiveUID { throw .unsafeFile(path: path, reason: "it is owned by uid \(st.st_uid), neither root nor us") }
     }
 
-    /// Opens `path` read-only and checks it; returns the descriptor and the stat that was
-    /// checked, or nil when it does not exist.
-    static func openChecked(_ path: String) throws(PwdirError) -> (fd: Int32, stat: stat)? {
+    /// Opens `path` read-only (or, with `folderFD`, the entry `name` of that open folder, `path`
+    /// naming it in errors) and checks it; returns the descriptor and the stat that was checked,
+    /// or nil when it does not exist.
+    static func openChecked(_ path: String, name: String? = nil, in folderFD: Int32? = nil) throws(PwdirError) -> (fd: Int32, stat: stat)? {
         let fd: Int32
         do {
-            guard let opened = try Sys.openIfExists(path) else { return nil }
+            let found = if let folderFD, let name { try Sys.openAtIfExists(folderFD, name, path: path) } else { try Sys.openIfExists(path) }
+            guard let opened = found else { return nil }
             fd = opened
         } catch {
             if error.code == ELOOP { throw .unsafeFile(path: path, reason: "it is a symbolic link") }
@@ -103,6 +105,21 @@ enum FileSafety {
         } catch {
             Sys.close(fd)
             throw PwdirError(error)
+        }
+    }
+
+    /// Makes the folder `path` (0700, root's) unless it exists; the caller checks it. A missing
+    /// parent is `.directoryMissing` naming it.
+    static func makeFolder(_ path: String) throws(PwdirError) {
+        do {
+            if try Sys.mkdir(path, 0o700) {
+                let fd = try Sys.open(path, O_RDONLY | O_DIRECTORY)
+                defer { Sys.close(fd) }
+                try Sys.ownByRoot(fd, path)
+            }
+        } catch {
+            if error.code == ENOENT { throw .directoryMissing(FilePathText.folder(of: path)) }
+            throw .system(error)
         }
     }
 

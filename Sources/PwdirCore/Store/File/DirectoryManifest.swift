@@ -45,10 +45,7 @@ public struct DirectoryManifest: Equatable, Sendable {
 
     static func shard(ofBytes bytes: UnsafeRawBufferPointer) -> Int {
         var h = Checksum.offsetBasis
-        for var b in bytes {
-            if b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") { b |= 0x20 }
-            h = (h ^ UInt64(b)) &* Checksum.prime
-        }
+        for b in bytes { h = (h ^ UInt64(LoginName.foldASCII(b))) &* Checksum.prime }
         return Int(truncatingIfNeeded: (h ^ (h >> 32)) & UInt64(shardCount - 1))
     }
 

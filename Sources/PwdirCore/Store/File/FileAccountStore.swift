@@ -258,8 +258,7 @@ public final class FileAccountStore: AccountStore {
         // Logins that differ only in case share a shard: the shard is all this needs to read.
         try directory.updateRecords(of: record.login) { (records) throws(PwdirError) in
             if let taken = records.first(where: { LoginName.sameIgnoringCase($0.login, record.login) }) { throw .userExists(taken.login) }
-            records.append(record)
-            records.sort { $0.login.utf8.lexicographicallyPrecedes($1.login.utf8) }
+            records.append(record)  // the directory keeps them sorted
         }
         // The module makes a missing tally on its own; made here, a full disk later cannot
         // stop this account's failures from being counted.

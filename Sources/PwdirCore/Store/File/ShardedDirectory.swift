@@ -91,22 +91,8 @@ struct ShardedDirectory {
     /// Opens the shard file `name` and checks it (FileSafety); nil when it does not exist.
     func openShard(named name: String, folderFD: Int32) throws(PwdirError) -> (fd: Int32, stat: stat, path: String)? {
         let p = shardPath(name)
-        let fd: Int32
-        do {
-            guard let opened = try Sys.openAtIfExists(folderFD, name, path: p) else { return nil }
-            fd = opened
-        } catch {
-            if error.code == ELOOP { throw .unsafeFile(path: p, reason: "it is a symbolic link") }
-            throw .system(error)
-        }
-        do {
-            let st = try Sys.fstat(fd, p)
-            try FileSafety.check(st, path: p)
-            return (fd, st, p)
-        } catch {
-            Sys.close(fd)
-            throw PwdirError(error)
-        }
+        guard let (fd, st) = try FileSafety.openChecked(p, name: name, in: folderFD) else { return nil }
+        return (fd, st, p)
     }
 
     /// A shard version its seal does not name is checked whole, as the command checks it, then
@@ -199,7 +185,7 @@ struct ShardedDirectory {
         guard shards.count == DirectoryManifest.shardCount else {
             throw .directoryCorrupt(path: path, line: 1, reason: "its shards kept changing while being read; try again")
         }
-        let folded = needle.map { $0.map(Self.foldASCII) }
+        let folded = needle.map { $0.map(LoginName.foldASCII) }
         var heap = ShardHeap(shards.filter { !$0.atEnd })
         while let s = heap.first {
             let line = s.currentLine
@@ -210,8 +196,6 @@ struct ShardedDirectory {
             heap.fix()
         }
     }
-
-    static func foldASCII(_ b: UInt8) -> UInt8 { b >= 65 && b <= 90 ? b | 0x20 : b }
 
     /// Whether the line could hold `needle` in some value (a superset of the exact test): it
     /// holds it with ASCII letters compared without case, or it holds an escape or a byte of a
@@ -224,9 +208,9 @@ struct ShardedDirectory {
             while i < end {
                 let b = base[i]
                 if b >= 0x80 || b == UInt8(ascii: "%") { return true }
-                if foldASCII(b) == first && end - i >= n.count {
+                if LoginName.foldASCII(b) == first && end - i >= n.count {
                     var k = 1
-                    while k < n.count && foldASCII(base[i + k]) == n[k] { k += 1 }
+                    while k < n.count && LoginName.foldASCII(base[i + k]) == n[k] { k += 1 }
                     if k == n.count { return true }
                 }
                 i += 1
@@ -239,13 +223,7 @@ struct ShardedDirectory {
 
     /// Creates `users.d/` (root's, 0700) if missing, and checks it.
     func ensureFolder() throws(PwdirError) {
-        do {
-            if try Sys.mkdir(folder, 0o700) {
-                let fd = try Sys.open(folder, O_RDONLY | O_DIRECTORY)
-                defer { Sys.close(fd) }
-                try Sys.ownByRoot(fd, folder)
-            }
-        } catch { throw .system(error) }
+        try FileSafety.makeFolder(folder)
         Sys.close(try openFolder())
     }
 
@@ -467,19 +445,9 @@ final class ShardReader {
 
     /// Fills the buffer with the file from `offset` (up to the end of the user lines).
     private func refill(at offset: Int) throws(PwdirError) {
-        let want = min(buffer.count, bodyEnd - offset)
-        var got = 0
-        while got < want {
-            let n = pread(fd, buffer.baseAddress! + got, want - got, off_t(offset + got))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .system(SystemError("pread", path))
-            }
-            if n == 0 { break }
-            got += n
-        }
+        let want = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(buffer.count, bodyEnd - offset)])
+        do { filled = try Sys.pread(fd, path, into: want, offset: offset) } catch { throw .system(error) }
         bufferOffset = offset
-        filled = got
     }
 
     /// Byte order of the current logins.

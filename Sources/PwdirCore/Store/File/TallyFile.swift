@@ -22,16 +22,7 @@ public struct TallyFolder: Sendable {
 
     /// Creates the folder (0700, root's) if it does not exist and checks it.
     public func ensure() throws(PwdirError) {
-        do {
-            if try Sys.mkdir(path, 0o700) {
-                let fd = try Sys.open(path, O_RDONLY | O_DIRECTORY)
-                defer { Sys.close(fd) }
-                try Sys.ownByRoot(fd, path)
-            }
-        } catch {
-            if error.code == ENOENT { throw .directoryMissing(FilePathText.folder(of: path)) }
-            throw .system(error)
-        }
+        try FileSafety.makeFolder(path)
         let st: stat?
         do { st = try Sys.lstatIfExists(path) } catch { throw .system(error) }
         guard let st, (st.st_mode & S_IFMT) == S_IFDIR else { throw .unsafeFile(path: path, reason: "it is not a folder") }
