@@ -34,8 +34,10 @@ struct ImportCommand: ParsableCommand {
                                                        guard !tallied.isEmpty, tallied.contains(login) else { return 0 }
                                                        return c.store.tally(login).tally?.generation ?? 0
                                                    })
+                UntilExit.keep(records)
             }
         }
+        UntilExit.keep(rows)
         var results: CredentialsBatch.Results?
         if sendCredentials && !added.isEmpty {
             let newUsers = Set(added)
@@ -144,7 +146,9 @@ struct ImportCommand: ParsableCommand {
         let (loginAt, nameAt, mailAt, recoveryAt) = (at("login"), at("full_name"), at("email"), at("recovery_email"))
         let (roleAt, managerAt, noMailboxAt, langAt) = (at("role"), at("manager"), at("no_mailbox"), at("lang"))
         var seen: Set<String> = []  // folded logins met so far
+        seen.reserveCapacity(rows.count)
         var added: [String] = [], modified: [String] = []
+        added.reserveCapacity(rows.count)
         var edited = records
         let created = GeneralizedTime.format(now)
         for row in rows {

@@ -152,6 +152,34 @@ final class ShardedDirectoryTests: XCTestCase {
         XCTAssertEqual(try dir.load().count, 1000)
     }
 
+    func testAWriteOfManyUsersOnTwoThreadsIsTheSameAsOnOne() throws {
+        let n = DirectoryFile.usersForTwoThreads + 1234
+        let records = (0..<n).map { UserRecord(login: "emp\($0)", attributes: [.init("cn", "Employé \($0)"), .init("mail", "e\($0)@x.example")]) }
+        let two = try newDirectory(), one = try newDirectory()
+        try two.update { (all) throws(PwdirError) in all = records }
+        try one.update { (all) throws(PwdirError) in all = Array(records.prefix(DirectoryFile.usersForTwoThreads - 1)) }
+        try one.update { (all) throws(PwdirError) in all = records }  // only the ~5% of shards that changed: one thread
+        for (a, b) in zip(try manifest(two).files, try manifest(one).files) {
+            XCTAssertEqual(readFile(two.shardFolderPath + "/" + a), readFile(one.shardFolderPath + "/" + b), a)
+        }
+        XCTAssertEqual(try two.load().map(\.login), records.map(\.login).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+        XCTAssertEqual(try two.lookup("emp20001")?["mail"], "e20001@x.example")
+    }
+
+    func testAFailedShardOnTwoThreadsLeavesTheDirectoryAsItWas() throws {
+        let dir = try newDirectory()
+        try dir.update { (all) throws(PwdirError) in all = [UserRecord(login: "ana")] }
+        let before = try manifest(dir), files = shardFiles(dir)
+        // The next generation's file of one shard cannot be written: a folder with a file in it.
+        let blocked = dir.shardFolderPath + "/" + DirectoryManifest.fileName(shard: 201, generation: before.generation + 1)
+        try FileManager.default.createDirectory(atPath: blocked + "/in-the-way", withIntermediateDirectories: true)
+        let many = (0..<(DirectoryFile.usersForTwoThreads * 2)).map { UserRecord(login: "u\($0)") }
+        XCTAssertThrowsError(try dir.update { (all) throws(PwdirError) in all += many })
+        XCTAssertEqual(try manifest(dir), before)
+        XCTAssertEqual(shardFiles(dir), files.union([blocked.split(separator: "/").last.map(String.init)!]), "every shard written is removed")
+        XCTAssertEqual(try dir.load().map(\.login), ["ana"])
+    }
+
     // MARK: Reading
 
     func testForEachRecordMergesTheShardsInLoginOrderAndSkipsByNeedle() throws {

@@ -13,6 +13,10 @@ import Glibc
 /// always sees one whole version. Every writer, module and command alike, goes through
 /// `update`: lock, re-read, change, write the temp file, fsync, rename, fsync the folder.
 public struct DirectoryFile: Sendable {
+    /// From this many users to write (an import, a migration), shards are encoded and written
+    /// on two threads.
+    public static var usersForTwoThreads: Int { ShardedDirectory.usersForTwoThreads }
+
     public let path: String
     /// How long `update` waits for the lock before reporting `.busy`.
     public var lockTimeoutMilliseconds = 15_000

@@ -280,6 +280,9 @@ struct ShardedDirectory {
     /// folder fsynced, then `users` replaced (the commit, with `users-` keeping the previous
     /// one); then the new shards are sealed and the files neither `users` nor `users-` names
     /// are removed. Before the commit, a failure removes what it wrote and nothing changed.
+    /// Below this many users to write, a second thread costs more than it saves.
+    static let usersForTwoThreads = 20_000
+
     private func commit(_ changed: [Int: [UserRecord]], over m: DirectoryManifest, stat original: stat?,
                         previousFiles: [String]? = nil) throws(PwdirError) {
         var next = m
@@ -292,15 +295,28 @@ struct ShardedDirectory {
         func removeWritten() { for w in written { try? Sys.unlinkIfExists(w.path) } }
         do throws(PwdirError) {
             // Every shard written first, its writeback started at once; then each fsynced (the
-            // disk works on all of them together, not one at a time).
-            for k in changed.keys.sorted() {
-                let name = DirectoryManifest.fileName(shard: k, generation: next.generation)
-                let p = shardPath(name)
-                written.append((k, p))
-                let fd = try writeNewFile(p, DirectoryCodec.encode(changed[k]!, header: DirectoryManifest.shardHeader(k), sorted: true), like: original)
-                unsynced.append((fd, p))
-                next.files[k] = name
+            // disk works on all of them together, not one at a time). Many users to write (an
+            // import, a migration): encoded and written on two threads.
+            let shards = changed.keys.sorted()
+            let names = shards.map { DirectoryManifest.fileName(shard: $0, generation: next.generation) }
+            let write = { @Sendable [self] (i: Int) -> Result<Int32, PwdirError> in
+                let k = shards[i]
+                return Result { () throws(PwdirError) in
+                    try writeNewFile(shardPath(names[i]), DirectoryCodec.encode(changed[k]!, header: DirectoryManifest.shardHeader(k), sorted: true), like: original)
+                }
             }
+            let users = changed.values.reduce(0) { $0 + $1.count }
+            let outcomes = users >= Self.usersForTwoThreads ? TwoThreads.map(shards.count, write) : shards.indices.map(write)
+            var firstError: PwdirError?
+            for (i, k) in shards.enumerated() {
+                written.append((k, shardPath(names[i])))
+                switch outcomes[i] {
+                case .success(let fd): unsynced.append((fd, shardPath(names[i])))
+                case .failure(let e): firstError = firstError ?? e
+                }
+                next.files[k] = names[i]
+            }
+            if let firstError { throw firstError }
             do {
                 for u in unsynced { try Sys.fsync(u.fd, u.path) }
                 try Sys.fsync(folderFD, folder)
