@@ -16,7 +16,8 @@ for stack in auth account password session; do
   echo "$stack required $bin/libpam_pwdir.so $args"
 done > "$scratch/pam.d/login-demo"
 printf 'auth required pam_deny.so\naccount required pam_deny.so\npassword required pam_deny.so\nsession required pam_deny.so\n' > "$scratch/pam.d/other"
-printf 'minlen = 12\ndeny = 3\n' > "$PWDIR_CONFIG"
+mkdir -m 0755 "$scratch/run"  # stands for /run: the accounts are published in its userdb/
+printf 'minlen = 12\ndeny = 3\nuserdb_dir = %s\n' "$scratch/run/userdb" > "$PWDIR_CONFIG"
 
 pam() { LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$scratch/pam.d" pamtester login-demo "$@" 2>&1; }
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
@@ -26,6 +27,13 @@ expect_fail() { if "$@"; then echo "demo: FAILED: expected a refusal" >&2; exit 
 step "The administrator creates the directory and adds Ana"
 "$bin/pwdir" init
 "$bin/pwdir" user add ana --full-name "Ana Lopez" --email ana@example.org
+
+step "pwdir published Ana's account for the system (a systemd userdb record, never the hash): no useradd"
+ls "$scratch/run/userdb"; cat "$scratch/run/userdb/ana.user"
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && unshare -m true 2>/dev/null; then
+  echo "getent passwd ana, with this folder as /run/userdb (a private mount namespace):"
+  expect_ok unshare -m sh -c 'mount --bind "$1" /run && getent passwd ana' sh "$scratch/run"
+fi
 
 step "The administrator generates a temporary password (shown once, on the last line)"
 out=$("$bin/pwdir" passwd ana --generate)

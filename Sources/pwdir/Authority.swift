@@ -5,7 +5,7 @@ enum Action: String {
     case initialize = "init", add = "user add", modify = "user modify", remove = "user remove"
     case show = "user show", list = "user list", find = "user find"
     case passwd, lock, unlock, sendCredentials = "send-credentials", importFile = "import"
-    case recover, log, migrate
+    case recover, log, migrate, userdbSync = "userdb sync"
 
     /// What a manager may do, to the users they manage (not admins, not themselves).
     static let managerActions: [Action] = [.show, .list, .find, .passwd, .sendCredentials, .lock, .unlock, .recover]

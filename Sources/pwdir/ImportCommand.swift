@@ -9,7 +9,7 @@ struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Add (and with --update, modify) users from a CSV file.",
-        discussion: "Columns, named by the header: login (required), full_name, email, recovery_email, role, manager, no_mailbox (yes: the email is fictitious), lang (en, fr). RFC 4180, UTF-8, optional BOM."
+        discussion: "Columns, named by the header: login (required), full_name, email, recovery_email, role, manager, no_mailbox (yes: the email is fictitious), lang (en, fr), uid_number, gid_number, home_directory, login_shell (empty: the defaults, as for 'user add'). RFC 4180, UTF-8, optional BOM."
     )
     @OptionGroup var paths: PathOptions
     @Argument(help: "The CSV file.") var file: String
@@ -17,7 +17,8 @@ struct ImportCommand: ParsableCommand {
     @Flag(name: .customLong("send-credentials"), help: "Mail each new user their welcome kit (login and a temporary password).") var sendCredentials = false
     @Flag(help: "One JSON document on stdout.") var json = false
 
-    static let columns = ["login", "full_name", "email", "recovery_email", "role", "manager", "no_mailbox", "lang"]
+    static let columns = ["login", "full_name", "email", "recovery_email", "role", "manager", "no_mailbox", "lang",
+                          "uid_number", "gid_number", "home_directory", "login_shell"]
 
     func run() throws {
         let c = try CommandContext(paths)
@@ -26,6 +27,10 @@ struct ImportCommand: ParsableCommand {
         var added: [String] = [], modified: [String] = []
         let (update, file, now) = (self.update, self.file, c.now)
         let tallied = c.store.loginsWithTallies()  // nil: ask for every login
+        // uid numbers for new accounts (and the columns' values checked), when accounts are published
+        var ids = c.userdb != nil || rows.first.map({ $0.columns["uid_number"] != nil }) == true ? try c.posixIDs(askEach: false) : nil
+        let settings = c.settings
+        var published: [UserRecord] = []
         try c.authority.perform(.importFile, target: nil, detail: file, outcome: { _ in "\(file): \(added.count) added, \(modified.count) modified" }) { () throws(PwdirError) in
             try c.store.updateAll { (records) throws(PwdirError) in
                 (added, modified) = try Self.apply(rows, to: &records, update: update, file: file, now: now, earlierProblems: shapeProblems,
@@ -33,11 +38,20 @@ struct ImportCommand: ParsableCommand {
                                                        guard let tallied else { return c.store.tally(login).tally?.generation ?? 0 }
                                                        guard !tallied.isEmpty, tallied.contains(login) else { return 0 }
                                                        return c.store.tally(login).tally?.generation ?? 0
+                                                   },
+                                                   posix: ids == nil ? nil : { (record, request, isNew) throws(PwdirError) in
+                                                       if isNew { _ = try request.assign(to: &record, ids: &ids!, settings: settings) }
+                                                       else if !request.isEmpty { try request.apply(to: &record, ids: &ids!, settings: settings) }
                                                    })
                 UntilExit.keep(records)
+                if c.userdb != nil {
+                    let changed = Set(added).union(modified)
+                    published = records.filter { changed.contains($0.login) }
+                }
             }
         }
         UntilExit.keep(rows)
+        let publishedOK = c.publish { (folder) throws(PwdirError) in for r in published { try folder.publish(r) } }
         var results: CredentialsBatch.Results?
         if sendCredentials && !added.isEmpty {
             let newUsers = Set(added)
@@ -51,6 +65,7 @@ struct ImportCommand: ParsableCommand {
             try results?.report(json: false)
         }
         if let results, !results.allSent { throw ExitCode(1) }
+        if !publishedOK { throw ExitCode(1) }
     }
 
     /// One data row: its first line in the file and its values by column.
@@ -127,7 +142,8 @@ struct ImportCommand: ParsableCommand {
     /// `staleGeneration`: the reset generation of a tally left under a new login (by a removal cut
     /// short), which the new account's must go above.
     static func apply(_ rows: [Row], to records: inout [UserRecord], update: Bool, file: String, now: Int64, earlierProblems: [Problem] = [],
-                      staleGeneration: (String) -> UInt64 = { _ in 0 }) throws(PwdirError) -> (added: [String], modified: [String]) {
+                      staleGeneration: (String) -> UInt64 = { _ in 0 },
+                      posix: ((inout UserRecord, PosixRequest, _ isNew: Bool) throws(PwdirError) -> Void)? = nil) throws(PwdirError) -> (added: [String], modified: [String]) {
         var problems: [Problem] = earlierProblems
         var index: [String: Int] = [:]
         var folded: [String: String] = [:]  // lower-cased login: the login in the directory
@@ -145,6 +161,7 @@ struct ImportCommand: ParsableCommand {
         let at = { (name: String) in rows.first?.columns[name] }
         let (loginAt, nameAt, mailAt, recoveryAt) = (at("login"), at("full_name"), at("email"), at("recovery_email"))
         let (roleAt, managerAt, noMailboxAt, langAt) = (at("role"), at("manager"), at("no_mailbox"), at("lang"))
+        let (uidAt, gidAt, homeAt, shellAt) = (at("uid_number"), at("gid_number"), at("home_directory"), at("login_shell"))
         var seen: Set<String> = []  // folded logins met so far
         seen.reserveCapacity(rows.count)
         var added: [String] = [], modified: [String] = []
@@ -202,6 +219,15 @@ struct ImportCommand: ParsableCommand {
                 if lang.isEmpty { record.language = nil }
                 else if let l = MailLanguage(rawValue: lang) { record.language = l }
                 else { bad("lang must be one of \(MailLanguage.allCases.map(\.rawValue).joined(separator: ", ")), not '\(PwdirError.printable(lang))'"); rowOK = false }
+            }
+            if let posix {
+                func given(_ column: Int?) -> String? { field(column).flatMap { $0.isEmpty ? nil : $0 } }  // empty: the default, or as it is
+                var request = PosixRequest(uid: given(uidAt), gid: given(gidAt), home: given(homeAt), shell: given(shellAt))
+                request.field = ("uid_number", "gid_number", "home_directory", "login_shell")
+                do {
+                    try request.check()
+                    if rowOK { try posix(&record, request, existing == nil) }
+                } catch { bad(error.message); rowOK = false }
             }
             guard rowOK else { continue }
             if let i = existing {

@@ -18,6 +18,8 @@ struct LockCommand: ParsableCommand {
                 r[UserRecord.Key.lockedSince] = GeneralizedTime.format(c.now)
             }
         }
+        let published = c.publish(name, previous: nil)
         print("locked \(name); 'pwdir unlock \(name)' reactivates it")
+        if !published { throw ExitCode(1) }
     }
 }

@@ -20,13 +20,21 @@ struct UserAdd: ParsableCommand {
         try fields.check()
         let c = try CommandContext(paths)
         try c.authority.require(.add, targetName: name)
+        var note: String?
         try c.authority.perform(.add, target: name) { () throws(PwdirError) in
             var record = UserRecord(login: name)
             try fields.apply(to: &record) { (m) throws(PwdirError) in try c.store.record(m) != nil }
+            if c.userdb != nil || !fields.posix.isEmpty {
+                var ids = try c.posixIDs()
+                note = try fields.posix.assign(to: &record, ids: &ids, settings: c.settings)
+            }
             record[UserRecord.Key.created] = GeneralizedTime.format(c.now)
             try c.store.add(record, now: c.now)
         }
+        if let note { Output.warn(note) }
+        let published = c.publish(name, previous: nil)
         print("added \(name); set a password with 'pwdir passwd \(name) --generate'")
+        if !published { throw ExitCode(1) }
     }
 }
 
@@ -42,12 +50,18 @@ struct UserModify: ParsableCommand {
         let c = try CommandContext(paths)
         try c.authority.require(.modify, targetName: name)
         let managerExists = fields.manager.map { m in m.isEmpty || ((try? c.store.record(m)) ?? nil) != nil } ?? true
+        var ids = fields.posix.isEmpty ? nil : try c.posixIDs()
+        var previous: UserRecord?
         try c.authority.perform(.modify, target: name) { () throws(PwdirError) in
             try c.store.update(name) { (record) throws(PwdirError) in
+                previous = record
                 try fields.apply(to: &record) { (_) throws(PwdirError) in managerExists }
+                if ids != nil { try fields.posix.apply(to: &record, ids: &ids!, settings: c.settings) }
             }
         }
+        let published = c.publish(name, previous: previous)
         print("modified \(name)")
+        if !published { throw ExitCode(1) }
     }
 }
 
@@ -60,8 +74,11 @@ struct UserRemove: ParsableCommand {
         try LoginName.validate(name)
         let c = try CommandContext(paths)
         try c.authority.require(.remove, targetName: name)
+        let previous = try c.store.record(name)
         try c.authority.perform(.remove, target: name) { () throws(PwdirError) in try c.store.remove(name) }
+        let published = c.publish(name, previous: previous)
         print("removed \(name)")
+        if !published { throw ExitCode(1) }
     }
 }
 

@@ -12,6 +12,13 @@ struct UserFields: ParsableArguments {
     @Flag(name: .customLong("no-mailbox"), help: "The login email is fictitious: never send mail there.") var noMailbox = false
     @Flag(name: .customLong("mailbox"), help: "The login email is a real mailbox (undoes --no-mailbox).") var mailbox = false
     @Option(help: ArgumentHelp("Language of the user's mail: en or fr.", valueName: "lang")) var lang: String?
+    @Option(help: ArgumentHelp("The account's uid number (default: the next free one from uid_min).", valueName: "number")) var uid: String?
+    @Option(help: ArgumentHelp("The account's group number (default: a private group, numbered as the uid).", valueName: "number")) var gid: String?
+    @Option(help: ArgumentHelp("The home directory (default: home_base/LOGIN).", valueName: "path")) var home: String?
+    @Option(help: ArgumentHelp("The login shell (default: default_shell).", valueName: "path")) var shell: String?
+
+    /// --uid, --gid, --home and --shell as given.
+    var posix: PosixRequest { PosixRequest(uid: uid, gid: gid, home: home, shell: shell) }
 
     /// Checks every value before any file is touched.
     func check() throws(PwdirError) {
@@ -23,6 +30,7 @@ struct UserFields: ParsableArguments {
         }
         if let manager, !manager.isEmpty { try LoginName.validate(manager) }
         if noMailbox && mailbox { throw .invalidValue(field: "--no-mailbox", reason: "--no-mailbox and --mailbox contradict each other") }
+        try posix.check()
         if let lang, !lang.isEmpty, MailLanguage(rawValue: lang) == nil {
             throw .invalidValue(field: "--lang", reason: "'\(PwdirError.printable(lang))' is not one of \(MailLanguage.allCases.map(\.rawValue).joined(separator: ", "))")
         }

@@ -11,6 +11,11 @@ struct UserView: Codable {
     var manager: String?
     var noMailbox: Bool
     var lang: String?
+    /// The account as the system sees it (published as a userdb record), if it has a uid number.
+    var uidNumber: UInt32?
+    var gidNumber: UInt32?
+    var homeDirectory: String?
+    var loginShell: String?
     /// Where mail for this user goes (masked), if anywhere.
     var mailRecipient: String?
     var hasPassword: Bool
@@ -51,6 +56,7 @@ struct UserView: Codable {
         manager = r.manager
         noMailbox = r.hasNoMailbox
         lang = r.language?.rawValue
+        (uidNumber, gidNumber, homeDirectory, loginShell) = (r.uidNumber, r.gidNumber, r.homeDirectory, r.loginShell)
         mailRecipient = r.mailRecipient.map(MailAddress.masked)
         hasPassword = r.hasPassword
         usable = state.usable
@@ -109,6 +115,9 @@ struct UserView: Codable {
         if let lang { lines.append(("language", lang)) }
         lines.append(("role", role))
         if let manager { lines.append(("manager", manager)) }
+        if let uidNumber {
+            lines.append(("account", "uid \(uidNumber), gid \(gidNumber ?? uidNumber), home \(Output.shown(homeDirectory ?? "?")), shell \(Output.shown(loginShell ?? "?"))"))
+        }
         lines.append(("usable", usability))
         lines.append(("failed logins", failures == 0 ? "0" : "\(failures), last on \(lastFailure ?? "?")"))
         var password = hasPassword ? "set" : "none"

@@ -91,6 +91,23 @@ def session_dir():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _system_userdb():
+    """What the system's /run/userdb holds (None: no such folder)."""
+    try:
+        return sorted(os.listdir("/run/userdb"))
+    except FileNotFoundError:
+        return None
+
+
+@pytest.fixture(autouse=True)
+def system_userdb_untouched():
+    """No test publishes accounts in the real /run/userdb (pwdir's default userdb_dir): worlds
+    set their own folder, namespaces turn publishing off or mount a scratch /run."""
+    before = _system_userdb()
+    yield
+    assert _system_userdb() == before, "a test changed the system's /run/userdb"
+
+
 @pytest.fixture(scope="session")
 def secrets():
     """Every password, code and hash the tests handed out or saw: never to be in an audit trail."""

@@ -179,6 +179,8 @@ class World:
         self.smtp = None  # a MailServer, when the test has one
         self.conversations = []  # closed by the fixture at the end, whatever happened
         self.svc.mkdir(parents=True)
+        self.userdb = folder / "userdb"
+        self.write_conf()
         self.env = dict(base_environment(), PWDIR_DB=str(self.db), PWDIR_CONFIG=str(self.conf))
         self.write_service()
         # pam_wrapper complains without a default "other" service
@@ -209,6 +211,10 @@ class World:
         (self.svc / name).write_text(lines_of(*lines))
 
     def write_conf(self, *lines):
+        """The settings LINES, and accounts published in the world's own userdb folder (never the
+        system's /run/userdb) unless LINES choose one."""
+        if not any(str(line).startswith("userdb_dir") for line in lines):
+            lines = (*lines, "userdb_dir = %s" % self.userdb)
         self.conf.write_text(lines_of(*lines))
 
     def mail_conf(self, *lines):
@@ -243,7 +249,7 @@ class World:
 
     def pw_ok(self, *args, **kwargs) -> Run:
         result = self.pw(*args, **kwargs)
-        assert result.ok, "pwdir %s failed:\n%s" % (shlex.join(args), result)
+        assert result.ok, "pwdir %s failed:\n%s" % (shlex.join(map(str, args)), result)
         return result
 
     def expect_clean_error(self, *args, **kwargs) -> Run:

@@ -31,7 +31,7 @@ def host(world, binaries):
         ns.sh("""
             cp -a /etc/. {etc}/ && mount --bind {etc} /etc && mount -t tmpfs tmpfs /var/log
             mount -t tmpfs -o mode=0755 tmpfs /var/lib && mkdir -m 0700 /var/lib/pwdir
-            printf 'deny = 3\\nunlock_time = 600\\n' > /etc/security/pwdir.conf
+            printf 'deny = 3\\nunlock_time = 600\\nuserdb_dir = off\\n' > /etc/security/pwdir.conf
             useradd --no-log-init -M -d /nonexistent -s /usr/sbin/nologin {local}
             {pwdir} init
             {pwdir} user add {local} --full-name 'Ck User'

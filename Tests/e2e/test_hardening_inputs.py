@@ -701,6 +701,7 @@ def test_passwd_killed_at_every_step(world, note):
 
 def test_lock_killed_at_every_step(world, note):
     """`pwdir lock ana` killed at every step: ana is locked by root, or not locked at all."""
+    world.write_conf("userdb_dir = off")  # the directory's steps (publishing comes after the commit)
     world.init()
     world.user_with_password("ana", PASSWORD)
 
@@ -717,6 +718,7 @@ def test_lock_killed_at_every_step(world, note):
 def test_user_add_killed_at_every_step(world, note):
     """`pwdir user add bob` killed at every step: bob is in the directory or not; the directory
     holds ana either way."""
+    world.write_conf("userdb_dir = off")  # the directory's steps (publishing comes after the commit)
     world.init()
     world.user_with_password("ana", PASSWORD)
 

@@ -70,9 +70,11 @@ class SshHost:
     KbdInteractiveAuthentication no; otherwise the other way round. `keys`: public keys too, from
     `authorized_keys` in the folder, which holds the key `client_key`."""
 
-    def __init__(self, world, user: str = "ana", password_method: bool = False, keys: bool = False):
+    def __init__(self, world, user: str = "ana", password_method: bool = False, keys: bool = False,
+                 system_account: bool = True):
         self.world = world
         self.user = user
+        self.system_account = system_account
         self.password_method = password_method
         self.keys = keys
         self.folder = world.folder / "ssh"
@@ -177,10 +179,11 @@ class SshHost:
         assert not re.search(r"^[^:]*:[^:]*:%d:" % uid, real_passwd, re.M), "uid %d is taken here" % uid
         etc = self.folder / "etc"
         etc.mkdir()
-        (etc / "passwd").write_text(real_passwd + "%s:x:%d:%d:pwdir e2e:%s:/bin/sh\n" % (user, uid, uid, self.home))
-        (etc / "group").write_text(real_group + "%s:x:%d:\n" % (user, uid))
+        # without system_account, pwdir publishes the account (userdb) in the scratch /run
+        (etc / "passwd").write_text(real_passwd + ("%s:x:%d:%d:pwdir e2e:%s:/bin/sh\n" % (user, uid, uid, self.home) if self.system_account else ""))
+        (etc / "group").write_text(real_group + ("%s:x:%d:\n" % (user, uid) if self.system_account else ""))
         shadow = etc / "shadow"
-        shadow.write_text("%s:!:20000:0:99999:7:::\n" % user)
+        shadow.write_text("%s:!:20000:0:99999:7:::\n" % user if self.system_account else "")
         shadow.chmod(0o640)
         (self.folder / "run" / "sshd").mkdir(parents=True, mode=0o755)
         (self.folder / "log").mkdir(mode=0o755)
@@ -633,3 +636,35 @@ def test_key_login_still_obeys_the_account(world, sshd):
     result = key_login()
     assert "WARNING: Your password has expired." in result.output, str(result)
     assert "session of" not in result.output and not result.ok, "the command ran:\n%s" % result
+
+
+# ---------------------------------------------------------------------------------------------
+# an account pwdir alone made
+
+
+def test_a_user_added_with_pwdir_alone_logs_in(world, sshd):
+    """No useradd: ana is in no passwd, group or shadow file of the host. `pwdir user add` publishes
+    her account in /run/userdb (the host's, a scratch folder in sshd's namespace), nss-systemd
+    resolves it for sshd, and she logs in with her temporary password, changes it and her command
+    runs as her, in the home pwdir gave her; after `pwdir user remove` sshd no longer knows her."""
+    world.write_conf("userdb_dir = %s" % (world.folder / "ssh" / "run" / "userdb"))  # SshHost's scratch /run
+    world.init()
+    host = sshd(system_account=False)
+    world.pw_ok("user", "add", "ana", "--uid", str(TEST_UID), "--home", str(host.home), "--shell", "/bin/sh")
+    temporary = world.pw_ok("passwd", "ana", "--generate").out.strip().splitlines()[-1]
+    world.secret(temporary)
+    resolved = host.namespace.run(["getent", "passwd", "ana"], env=base_environment())
+    assert resolved.out.strip() == "ana:x:%d:%d:ana:%s:/bin/sh" % (TEST_UID, TEST_UID, host.home), str(resolved)
+    new = "Amber-Kestrel-Glides-4"
+    world.secret(new)
+    conversation = host.ssh(command='echo "session of $(id -un) uid $(id -u) gid $(id -g) in $PWD"', tty=True)
+    conversation.answer("Password: ", temporary)
+    conversation.answer("New password: ", new)
+    conversation.answer("Retype new password: ", new)
+    result = conversation.finish()
+    assert result.ok, "the login failed:\n%s" % result
+    assert "session of ana uid %d gid %d in %s" % (TEST_UID, TEST_UID, host.home) in result.output, str(result)
+    world.pw_ok("user", "remove", "ana")
+    gone = host.namespace.run(["getent", "passwd", "ana"], env=base_environment())
+    assert not gone.ok, "ana still resolves after user remove: %s" % gone
+    host.refused(new)

@@ -79,8 +79,9 @@ def host(request):
     """The namespace: LOCAL made by useradd and, with root, given a password by chpasswd (before
     pwdir is in the stack, so that a broken stack fails the tests, not the fixture); PWNSS made
     by useradd, its shadow password left locked; pwdir installed and enabled by pam-auth-update
-    (`host.stack[NAME]`: the generated common-NAME), no settings file (the defaults); PWUSER
-    and PWNSS in the directory."""
+    (`host.stack[NAME]`: the generated common-NAME), a settings file that only turns off
+    publishing accounts to the system (test_userdb shows that), the defaults otherwise; PWUSER
+    (no account of the system) and PWNSS in the directory."""
     if os.geteuid() != 0:
         pytest.skip("unshare needs root: these tests install pwdir in a private mount namespace")
     world, binaries = request.getfixturevalue("world"), request.getfixturevalue("binaries")
@@ -104,7 +105,7 @@ def host(request):
             install -m 0644 -o root -g root {module} {sec}/pam_pwdir.so
             install -m 4755 -o root -g root {chkpwd} /usr/local/sbin/pwdir-chkpwd
             install -d -m 0700 /var/lib/pwdir
-            rm -f {settings}
+            echo 'userdb_dir = off' > {settings}
             useradd --no-log-init -m -d {w}/home/{local} -s /bin/sh {local}
             useradd --no-log-init -M -d /nonexistent -s /bin/sh {nss}
             """.format(w=w, sec=module_folder(), module=binaries.module, chkpwd=binaries.chkpwd,

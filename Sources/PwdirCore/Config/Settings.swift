@@ -39,6 +39,15 @@ public struct Settings: Equatable, Sendable {
     public var recovery = false
     /// Seconds between two recovery codes for one user.
     public var recoveryInterval: Int64 = 300
+    /// Where the accounts are published as systemd userdb records; nil (`off`): not published.
+    public var userdbDir: String? = "/run/userdb"
+    /// The uid numbers given to new accounts (inside systemd's range of regular users).
+    public var uidMin: UInt32 = 20_000
+    public var uidMax: UInt32 = 59_999
+    /// A new account's home is `home_base/LOGIN` unless one is given.
+    public var homeBase = "/home"
+    /// A new account's shell unless one is given.
+    public var defaultShell = "/bin/bash"
 
     /// libpwquality options from pwdir.conf, "key=value" as pwquality.conf writes them
     /// (minlen is added from `minlen`).
@@ -56,6 +65,7 @@ public struct Settings: Equatable, Sendable {
     public static let knownKeys: Set<String> = Set([
         "deny", "unlock_time", "fail_interval", "yescrypt_cost", "minlen", "remember",
         "recovery_ttl", "sendmail", "mail_from", "generate_bits", "maxage", "warnage", "temp_ttl", "templates_dir", "lang", "mail_timeout", "audit_log", "recovery", "recovery_interval",
+        "userdb_dir", "uid_min", "uid_max", "home_base", "default_shell",
     ]).union(qualityKeys)
 
     /// Parses settings text. Malformed lines and bad values are errors naming the line; unknown
@@ -108,6 +118,14 @@ public struct Settings: Equatable, Sendable {
             case "audit_log":
                 guard value.hasPrefix("/") else { throw fail("audit_log must be an absolute path") }
                 s.auditLog = value
+            case "userdb_dir":
+                guard value == "off" || value.hasPrefix("/") else { throw fail("userdb_dir must be an absolute path or off") }
+                s.userdbDir = value == "off" ? nil : value
+            case "uid_min": s.uidMin = UInt32(try int(1000...2_147_483_647))
+            case "uid_max": s.uidMax = UInt32(try int(1000...2_147_483_647))
+            case "home_base", "default_shell":
+                do { try PosixAccount.validatePath(value, field: key) } catch { throw fail(error.message) }
+                if key == "home_base" { s.homeBase = value } else { s.defaultShell = value }
             case "templates_dir":
                 guard value.hasPrefix("/") else { throw fail("templates_dir must be an absolute path") }
                 s.templatesDir = value
@@ -135,6 +153,7 @@ public struct Settings: Equatable, Sendable {
                 warnings.append("settings \(path) line \(lineNumber): unknown setting '\(PwdirError.printable(key))' ignored")
             }
         }
+        if s.uidMin > s.uidMax { throw PwdirError.invalidValue(field: "settings \(path)", reason: "uid_min (\(s.uidMin)) is above uid_max (\(s.uidMax))") }
         return (s, warnings)
     }
 

@@ -1,0 +1,85 @@
+/// Chooses and checks uid and gid numbers for pwdir's accounts: from the configured range
+/// (`uid_min`..`uid_max`) when none is given, never one a directory user holds (numbers are
+/// not reused while their holder exists), never one the system already uses for another
+/// account or group. Each account gets a private group of the same number and name (as
+/// useradd's USERGROUPS_ENAB) unless a gid is given.
+public struct PosixIDs {
+    public let range: ClosedRange<UInt32>
+    /// uid number → login, for every directory user that holds one.
+    public private(set) var held: [UInt32: String]
+    let system: SystemAccounts
+    /// Also ask NSS number by number (sources that do not enumerate); off for a bulk import.
+    let askEach: Bool
+
+    public init(range: ClosedRange<UInt32>, held: [UInt32: String], system: SystemAccounts, askEach: Bool) {
+        (self.range, self.held, self.system, self.askEach) = (range, held, system, askEach)
+    }
+
+    /// The system's account of `uid`, unless it is pwdir's own published record of the login
+    /// that holds it.
+    func systemUser(_ uid: UInt32) -> String? {
+        guard let name = system.userOfUID[uid] ?? (askEach ? SystemAccounts.userOf(uid: uid) : nil) else { return nil }
+        return held[uid] == name ? nil : name
+    }
+
+    func systemGroup(_ gid: UInt32) -> String? {
+        guard let name = system.groupOfGID[gid] ?? (askEach ? SystemAccounts.groupOf(gid: gid) : nil) else { return nil }
+        return held[gid] == name ? nil : name
+    }
+
+    /// The system's account named `login` (not pwdir's own record of it), with its uid.
+    public func systemAccount(named login: String) -> UInt32? {
+        guard let uid = system.uidOfUser[login] ?? (askEach ? SystemAccounts.uidOf(user: login) : nil) else { return nil }
+        return held[uid] == login ? nil : uid
+    }
+
+    /// The system's group named `login` (not the private group pwdir published for it): then
+    /// the account cannot have a private group of that name.
+    public func systemGroup(named login: String) -> UInt32? {
+        guard let gid = system.gidOfGroup[login] ?? nil else { return nil }
+        return held[gid] == login ? nil : gid
+    }
+
+    /// The gid of the group `users`, the group of accounts without a private one (useradd's
+    /// GROUP=100 when USERGROUPS_ENAB is off), if the system has it.
+    public var usersGroup: UInt32? { system.gidOfGroup["users"] }
+
+    /// A free number from the range for `login`, now held by it.
+    public mutating func allocate(for login: String) throws(PwdirError) -> UInt32 {
+        var n = range.lowerBound
+        while true {
+            if held[n] == nil, !PosixAccount.reserved.contains(n), systemUser(n) == nil, systemGroup(n) == nil {
+                held[n] = login
+                return n
+            }
+            if n == range.upperBound { break }
+            n += 1
+        }
+        throw .invalidValue(field: "uid", reason: "no free uid number left from \(range.lowerBound) to \(range.upperBound); widen uid_min/uid_max in pwdir.conf")
+    }
+
+    /// Checks a number an administrator gave for `login` (its own, or free), now held by it.
+    public mutating func claim(_ uid: UInt32, for login: String, field: String = "--uid") throws(PwdirError) {
+        if let other = held[uid], other != login {
+            throw .invalidValue(field: field, reason: "uid \(uid) is already '\(other)''s in the directory")
+        }
+        if let name = systemUser(uid), name != login {
+            throw .invalidValue(field: field, reason: "uid \(uid) is already the system account '\(name)'s")
+        }
+        held = held.filter { $0.value != login }
+        held[uid] = login
+    }
+
+    /// Checks a group number given for `login`: a group the system has, or the private group of
+    /// a directory user (its own among them).
+    public func checkGroup(_ gid: UInt32, for login: String, uid: UInt32, field: String = "--gid") throws(PwdirError) {
+        if gid == uid {
+            if let name = systemGroup(gid), name != login {
+                throw .invalidValue(field: field, reason: "gid \(gid) is already the system group '\(name)'s")
+            }
+            return
+        }
+        if held[gid] != nil || systemGroup(gid) != nil || SystemAccounts.groupOf(gid: gid) != nil { return }
+        throw .invalidValue(field: field, reason: "no group has gid \(gid); create it first (groupadd) or leave --gid out for a private group")
+    }
+}

@@ -1,0 +1,212 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// pwdir's accounts as systemd userdb records (JSON User/Group Records), in a drop-in folder
+/// that nss-systemd reads with no daemon and no module: `NAME.user` and a symbolic link
+/// `UID.user` to it, and for a private group `NAME.group` and `GID.group`. `getent passwd
+/// NAME` then resolves on any system with `systemd` in nsswitch.conf (Debian's default).
+///
+/// Only what the system needs is published, never the hash (no `.user-privileged`): pwdir's
+/// module stays the only verifier. An account locked by an administrator is `locked: true`,
+/// which nss-systemd shows as an expired shadow entry, so the system refuses the account
+/// whatever the authentication (an ssh key too). Each file is written whole under a temporary
+/// name and renamed, so a reader never sees half a record. pwdir's files are recognised by
+/// their `service` field; files of others in the folder are never touched.
+public struct UserdbFolder: Sendable {
+    public let path: String
+    public static let service = "io.pwdir"
+
+    public init(path: String) { self.path = path }
+
+    // MARK: The records
+
+    /// The user record of `r`, or nil when it has no uid number (not published).
+    public static func userRecord(_ r: UserRecord) -> [UInt8]? {
+        guard let uid = r.uidNumber else { return nil }
+        var fields: [(String, String)] = [("userName", json(r.login))]
+        if let name = r.fullName { fields.append(("realName", json(name))) }
+        fields += [("uid", String(uid)), ("gid", String(r.gidNumber ?? uid))]
+        if let home = r.homeDirectory { fields.append(("homeDirectory", json(home))) }
+        if let shell = r.loginShell { fields.append(("shell", json(shell))) }
+        fields += [("disposition", json("regular")), ("locked", r.isAdminLocked ? "true" : "false"), ("service", json(service))]
+        return object(fields)
+    }
+
+    /// The private group record of `r` (gid equal to its uid), or nil.
+    public static func groupRecord(_ r: UserRecord) -> [UInt8]? {
+        guard let uid = r.uidNumber, (r.gidNumber ?? uid) == uid else { return nil }
+        return object([("groupName", json(r.login)), ("gid", String(uid)), ("disposition", json("regular")), ("service", json(service))])
+    }
+
+    static func object(_ fields: [(String, String)]) -> [UInt8] {
+        Array(("{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}\n").utf8)
+    }
+
+    /// `s` as a JSON string.
+    static func json(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where u.value < 0x20 || u.value == 0x7F:
+                let hex = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+
+    // MARK: Changes
+
+    /// Publishes `r` as it now is (or withdraws it, when it has no uid number), and removes
+    /// what `previous` (the record before the change) published that no longer applies.
+    public func publish(_ r: UserRecord, previous: UserRecord? = nil) throws(PwdirError) {
+        try ensureFolder()
+        var wanted: [String: Entry] = [:]
+        for (name, entry) in Self.entries(of: r) { wanted[name] = entry }
+        var stale = Set(Self.entries(of: previous ?? r).map(\.name)).union(["\(r.login).user", "\(r.login).group"])
+        stale.subtract(wanted.keys)
+        for name in stale.sorted() { try removeIfOurs(name) }
+        for name in wanted.keys.sorted(by: Self.filesFirst) { try put(name, wanted[name]!) }
+    }
+
+    /// Withdraws everything published for `r` (a removed user).
+    public func withdraw(_ r: UserRecord) throws(PwdirError) {
+        guard exists(path) else { return }
+        var names = Set(Self.entries(of: r).map(\.name))
+        names.formUnion(["\(r.login).user", "\(r.login).group"])
+        for name in names.sorted(by: { !Self.filesFirst($0, $1) }) { try removeIfOurs(name) }
+    }
+
+    /// Rewrites the folder from `records`: every published account written (unchanged files
+    /// left alone), every file of pwdir's no record names removed. Returns how many accounts
+    /// are published.
+    @discardableResult
+    public func sync(_ records: [UserRecord]) throws(PwdirError) -> Int {
+        try ensureFolder()
+        var wanted: [String: Entry] = [:]
+        var published = 0
+        for r in records {
+            let entries = Self.entries(of: r)
+            if !entries.isEmpty { published += 1 }
+            for (name, entry) in entries { wanted[name] = entry }
+        }
+        let present: [String]
+        do { present = try Sys.listFolder(path) } catch { throw .system(error) }
+        for name in present where wanted[name] == nil && (name.hasSuffix(".user") || name.hasSuffix(".group")) {
+            try removeIfOurs(name)
+        }
+        for name in wanted.keys.sorted(by: Self.filesFirst) { try put(name, wanted[name]!) }
+        return published
+    }
+
+    // MARK: Files
+
+    enum Entry: Equatable {
+        case file([UInt8])
+        case link(to: String)
+    }
+
+    /// The names and contents `r` publishes.
+    static func entries(of r: UserRecord) -> [(name: String, entry: Entry)] {
+        guard let uid = r.uidNumber, let user = userRecord(r) else { return [] }
+        var out: [(String, Entry)] = [("\(r.login).user", .file(user)), ("\(uid).user", .link(to: "\(r.login).user"))]
+        if let group = groupRecord(r) {
+            out += [("\(r.login).group", .file(group)), ("\(uid).group", .link(to: "\(r.login).group"))]
+        }
+        return out
+    }
+
+    /// Files before the links that point to them (a link is never left dangling).
+    static func filesFirst(_ a: String, _ b: String) -> Bool {
+        let (an, bn) = (a.first?.isNumber ?? false, b.first?.isNumber ?? false)
+        return an == bn ? a < b : !an
+    }
+
+    func exists(_ p: String) -> Bool { (try? Sys.lstatIfExists(p)) != nil }
+
+    /// Makes the folder (0755, root's) unless it exists; refuses one others may write.
+    func ensureFolder() throws(PwdirError) {
+        do {
+            _ = try Sys.mkdir(path, 0o755)
+            guard let st = try Sys.lstatIfExists(path), (st.st_mode & S_IFMT) == S_IFDIR else {
+                throw PwdirError.unsafeFile(path: path, reason: "it is not a folder")
+            }
+            if (st.st_mode & 0o022) != 0 || (st.st_uid != 0 && st.st_uid != Sys.effectiveUID) {
+                throw PwdirError.unsafeFile(path: path, reason: "others may write in it; it must be root's, mode 755")
+            }
+        } catch let e as PwdirError {
+            throw e
+        } catch let e as SystemError {
+            if e.code == ENOENT { throw .directoryMissing(FilePathText.folder(of: path)) }
+            throw .system(e)
+        } catch {
+            throw .unsafeFile(path: path, reason: "\(error)")
+        }
+    }
+
+    /// Whether the entry `name` was written by pwdir: a file with its service mark, or a link
+    /// to such a file (or to nothing any more).
+    func isOurs(_ name: String) -> Bool {
+        let p = path + "/" + name
+        guard let st = try? Sys.lstatIfExists(p) else { return false }
+        switch st.st_mode & S_IFMT {
+        case S_IFLNK:
+            guard let target = readLink(p), !target.contains("/") else { return false }
+            return !exists(path + "/" + target) || isOurs(target)
+        case S_IFREG:
+            guard st.st_size < 65_536, let bytes = try? FileSafety.read(p) else { return false }
+            // JSON as anyone may have written it: whitespace around the colon is allowed
+            let compact = String(decoding: bytes.filter { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }, as: UTF8.self)
+            return compact.contains("\"service\":\(Self.json(Self.service))")
+        default:
+            return false
+        }
+    }
+
+    func readLink(_ p: String) -> String? {
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink(p, &buf, buf.count - 1)
+        return n > 0 ? String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
+    }
+
+    func removeIfOurs(_ name: String) throws(PwdirError) {
+        guard isOurs(name) else { return }
+        do { try Sys.unlinkIfExists(path + "/" + name) } catch { throw .system(error) }
+    }
+
+    /// Writes `entry` at `name` (a temporary name renamed over it), unless it is already so;
+    /// refuses to replace an entry that is not pwdir's.
+    func put(_ name: String, _ entry: Entry) throws(PwdirError) {
+        let p = path + "/" + name
+        if exists(p) {
+            guard isOurs(name) else {
+                throw .unsafeFile(path: p, reason: "it was not written by pwdir; remove it or choose another login or uid")
+            }
+            switch entry {
+            case .file(let bytes): if (try? FileSafety.read(p)) == bytes { return }
+            case .link(let target): if readLink(p) == target { return }
+            }
+        }
+        let temporary = path + "/.#" + name + ".\(getpid())"
+        do throws(SystemError) {
+            try Sys.unlinkIfExists(temporary)
+            switch entry {
+            case .file(let bytes):
+                let fd = try Sys.open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+                defer { Sys.close(fd) }
+                try Sys.fchmod(fd, temporary, 0o644)
+                try Sys.writeAll(fd, temporary, bytes)
+            case .link(let target):
+                guard symlink(target, temporary) == 0 else { throw SystemError("symlink", temporary) }
+            }
+            try Sys.rename(temporary, p)
+        } catch {
+            try? Sys.unlinkIfExists(temporary)
+            throw .system(error)
+        }
+    }
+}
