@@ -27,12 +27,17 @@ struct ImportCommand: ParsableCommand {
         var added: [String] = [], modified: [String] = []
         let (update, file, now) = (self.update, self.file, c.now)
         let tallied = c.store.loginsWithTallies()  // nil: ask for every login
-        // uid numbers for new accounts (and the columns' values checked), when accounts are published
-        var ids = c.userdb != nil || rows.first.map({ $0.columns["uid_number"] != nil }) == true ? try c.posixIDs(askEach: false) : nil
+        // uid numbers for new accounts (and the columns' values checked), when accounts are
+        // published or numbers given; chosen under the writers' lock, from the records it holds
+        let numbered = c.userdb != nil || rows.first.map({ $0.columns["uid_number"] != nil }) == true
+        var ids: PosixIDs?
         let settings = c.settings
         var published: [UserRecord] = []
+        var previousOf: [String: UserRecord] = [:]  // a modified user as it was (its old numbers withdrawn)
         try c.authority.perform(.importFile, target: nil, detail: file, outcome: { _ in "\(file): \(added.count) added, \(modified.count) modified" }) { () throws(PwdirError) in
             try c.store.updateAll { (records) throws(PwdirError) in
+                if numbered { ids = c.posixIDs(of: records) }
+                let original = records
                 (added, modified) = try Self.apply(rows, to: &records, update: update, file: file, now: now, earlierProblems: shapeProblems,
                                                    staleGeneration: { login in
                                                        guard let tallied else { return c.store.tally(login).tally?.generation ?? 0 }
@@ -45,13 +50,14 @@ struct ImportCommand: ParsableCommand {
                                                    })
                 UntilExit.keep(records)
                 if c.userdb != nil {
-                    let changed = Set(added).union(modified)
+                    let changed = Set(added).union(modified), wasModified = Set(modified)
                     published = records.filter { changed.contains($0.login) }
+                    previousOf = Dictionary(original.lazy.filter { wasModified.contains($0.login) }.map { ($0.login, $0) }, uniquingKeysWith: { a, _ in a })
                 }
             }
         }
         UntilExit.keep(rows)
-        let publishedOK = c.publish { (folder) throws(PwdirError) in for r in published { try folder.publish(r) } }
+        let publishedOK = c.publish { (folder) throws(PwdirError) in for r in published { try folder.publish(r, previous: previousOf[r.login]) } }
         var results: CredentialsBatch.Results?
         if sendCredentials && !added.isEmpty {
             let newUsers = Set(added)

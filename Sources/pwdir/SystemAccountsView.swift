@@ -18,6 +18,14 @@ extension CommandContext {
         return PosixIDs(range: settings.uidMin...settings.uidMax, held: held, system: SystemAccounts.enumerate(), askEach: askEach)
     }
 
+    /// The same, from records already read (an import's, under the writers' lock), asking NSS
+    /// only by enumeration.
+    func posixIDs(of records: [UserRecord]) -> PosixIDs {
+        var held: [UInt32: String] = [:]
+        for r in records { if let uid = r.uidNumber { held[uid] = r.login } }
+        return PosixIDs(range: settings.uidMin...settings.uidMax, held: held, system: SystemAccounts.enumerate(), askEach: false)
+    }
+
     /// After a saved change: `body` updates the published records; a failure is reported (the
     /// change stays) and the command ends with status 1 after its own output.
     func publish(_ body: (UserdbFolder) throws(PwdirError) -> Void) -> Bool {
@@ -26,7 +34,7 @@ extension CommandContext {
             try body(userdb)
             return true
         } catch {
-            Output.warn("the change is saved, but the system's account records in \(userdb.path) are not: \(error.message); run 'pwdir userdb sync'")
+            Output.warn("the change is saved, but the system's account records in \(userdb.path) are not: \(error.message); then run 'pwdir userdb sync'")
             return false
         }
     }
@@ -73,6 +81,9 @@ struct PosixRequest {
             }
             return "'\(login)' is already an account of the system (uid \(existing)): pwdir keeps its password, the system keeps the account"
         }
+        if PosixAccount.isNumeric(login) {
+            throw .invalidValue(field: field.uid, reason: "a login of digits only ('\(login)') cannot be an account of the system (it reads as a uid); choose another login or set userdb_dir = off")
+        }
         let uid: UInt32
         if let given = try uidNumber() { try ids.claim(given, for: login, field: field.uid); uid = given } else { uid = try ids.allocate(for: login) }
         record.uidNumber = uid
@@ -89,36 +100,43 @@ struct PosixRequest {
         }
         try ids.checkGroup(gid, for: login, uid: uid, field: field.gid)
         record.gidNumber = gid
-        record.homeDirectory = home.flatMap { $0.isEmpty ? nil : $0 } ?? (settings.homeBase == "/" ? "" : settings.homeBase) + "/" + login
+        record.homeDirectory = home.flatMap { $0.isEmpty ? nil : $0 } ?? PosixAccount.home(base: settings.homeBase, login: login)
         record.loginShell = shell.flatMap { $0.isEmpty ? nil : $0 } ?? settings.defaultShell
         return note
     }
 
     /// Applies --uid, --gid, --home and --shell to an existing `record` (`user modify`); an
     /// empty --uid stops publishing the account (its POSIX attributes are cleared).
-    func apply(to record: inout UserRecord, ids: inout PosixIDs, settings: Settings) throws(PwdirError) {
+    /// Returns a note for the administrator, if any.
+    @discardableResult
+    func apply(to record: inout UserRecord, ids: inout PosixIDs, settings: Settings) throws(PwdirError) -> String? {
         if uid == "" {
             for key in [UserRecord.Key.uidNumber, UserRecord.Key.gidNumber, UserRecord.Key.homeDirectory, UserRecord.Key.loginShell] { record[key] = nil }
-            return
+            return nil
         }
-        if record.uidNumber == nil {
+        guard let current = record.uidNumber else {
             // Not published before: numbers, home and shell as for a new account.
-            _ = try assign(to: &record, ids: &ids, settings: settings)
-            return
+            return try assign(to: &record, ids: &ids, settings: settings)
         }
-        if let given = try uidNumber(), given != record.uidNumber {
+        if let existing = ids.systemAccount(named: record.login) {
+            throw .invalidValue(field: field.uid, reason: "'\(record.login)' is also an account of the system (uid \(existing)); remove one of the two first")
+        }
+        let privateGroup = (record.gidNumber ?? current) == current
+        if let given = try uidNumber(), given != current {
             try ids.claim(given, for: record.login, field: field.uid)
-            if record.gidNumber == record.uidNumber && gid == nil { record.gidNumber = given }
             record.uidNumber = given
         }
+        let uid = record.uidNumber!
         if let gid = try gidNumber() {
-            try ids.checkGroup(gid, for: record.login, uid: record.uidNumber!, field: field.gid)
+            try ids.checkGroup(gid, for: record.login, uid: uid, field: field.gid)
             record.gidNumber = gid
-        } else if gid == "" {
-            record.gidNumber = record.uidNumber
+        } else if gid == "" || (gid == nil && privateGroup) {
+            try ids.checkGroup(uid, for: record.login, uid: uid, field: field.gid)  // the private group follows the uid
+            record.gidNumber = uid
         }
-        if let home { record.homeDirectory = home.isEmpty ? settings.homeBase + "/" + record.login : home }
+        if let home { record.homeDirectory = home.isEmpty ? PosixAccount.home(base: settings.homeBase, login: record.login) : home }
         if let shell { record.loginShell = shell.isEmpty ? settings.defaultShell : shell }
+        return nil
     }
 
 }

@@ -24,12 +24,13 @@ struct UserAdd: ParsableCommand {
         try c.authority.perform(.add, target: name) { () throws(PwdirError) in
             var record = UserRecord(login: name)
             try fields.apply(to: &record) { (m) throws(PwdirError) in try c.store.record(m) != nil }
-            if c.userdb != nil || !fields.posix.isEmpty {
+            record[UserRecord.Key.created] = GeneralizedTime.format(c.now)
+            try c.store.add(record, now: c.now) { (record) throws(PwdirError) in
+                // under the writers' lock: no other add can take the same number meanwhile
+                guard c.userdb != nil || !fields.posix.isEmpty else { return }
                 var ids = try c.posixIDs()
                 note = try fields.posix.assign(to: &record, ids: &ids, settings: c.settings)
             }
-            record[UserRecord.Key.created] = GeneralizedTime.format(c.now)
-            try c.store.add(record, now: c.now)
         }
         if let note { Output.warn(note) }
         let published = c.publish(name, previous: nil)
@@ -50,15 +51,19 @@ struct UserModify: ParsableCommand {
         let c = try CommandContext(paths)
         try c.authority.require(.modify, targetName: name)
         let managerExists = fields.manager.map { m in m.isEmpty || ((try? c.store.record(m)) ?? nil) != nil } ?? true
-        var ids = fields.posix.isEmpty ? nil : try c.posixIDs()
         var previous: UserRecord?
+        var note: String?
         try c.authority.perform(.modify, target: name) { () throws(PwdirError) in
             try c.store.update(name) { (record) throws(PwdirError) in
                 previous = record
                 try fields.apply(to: &record) { (_) throws(PwdirError) in managerExists }
-                if ids != nil { try fields.posix.apply(to: &record, ids: &ids!, settings: c.settings) }
+                if !fields.posix.isEmpty {  // under the writers' lock, as for add
+                    var ids = try c.posixIDs()
+                    note = try fields.posix.apply(to: &record, ids: &ids, settings: c.settings)
+                }
             }
         }
+        if let note { Output.warn(note) }
         let published = c.publish(name, previous: previous)
         print("modified \(name)")
         if !published { throw ExitCode(1) }

@@ -91,5 +91,11 @@ final class UserdbTests: XCTestCase {
         XCTAssertEqual(try PosixAccount.number("61000", field: "--uid"), 61000)
         XCTAssertThrowsError(try PosixAccount.validatePath("/home/a:b", field: "--home"))
         XCTAssertThrowsError(try PosixAccount.validatePath("relative", field: "--home"))
+        XCTAssertThrowsError(try PosixAccount.validatePath("/home//ana", field: "--home"), "systemd drops an unnormalized home")
+        XCTAssertThrowsError(try PosixAccount.validatePath("/home/../root", field: "--home"))
+        XCTAssertThrowsError(try PosixAccount.validatePath("/home/ana/", field: "--home"))
+        XCTAssertNoThrow(try PosixAccount.validatePath("/srv/ana", field: "--home"))
+        XCTAssertThrowsError(try Settings.parse("uid_min = 50000\nuid_max = 70000\n"), "overlaps systemd's ranges")
+        XCTAssertNoThrow(try Settings.parse("uid_min = 100000\nuid_max = 200000\n"))
     }
 }

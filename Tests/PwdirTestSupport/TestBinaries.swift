@@ -30,7 +30,13 @@ public func pwdirBinary() throws -> String {
 public func pwdirProcess(_ binary: String, _ arguments: [String], folder: String) -> (Process, Pipe) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: binary)
-    p.arguments = arguments + ["--config", folder + "/no-such-pwdir.conf"]
+    // The defaults but one: accounts are published in the test's folder, never the system's
+    // /run/userdb.
+    let settings = folder + "/pwdir-test.conf"
+    if !FileManager.default.fileExists(atPath: settings) {
+        FileManager.default.createFile(atPath: settings, contents: Data("userdb_dir = \(folder)/userdb\n".utf8), attributes: [.posixPermissions: 0o600])
+    }
+    p.arguments = arguments + ["--config", settings]
     var env = ProcessInfo.processInfo.environment
     env.removeValue(forKey: "PWDIR_DB")
     env.removeValue(forKey: "PWDIR_CONFIG")

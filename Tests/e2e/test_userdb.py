@@ -117,7 +117,7 @@ def test_numbers_are_allocated_around_the_system_and_never_shared(world, host):
     pw_ok(world, host, "user", "add", "cy")
     assert world.show("cy")["uidNumber"] == FIRST + 3
     before = world.snapshot()
-    for uid, why in ((FIRST, "system account 'taken'"), (FIRST + 2, "'bo''s in the directory")):
+    for uid, why in ((FIRST, "the system account 'taken'"), (FIRST + 2, "belongs to 'bo' in the directory")):
         refused = pw(world, host, "user", "add", "dee", "--uid", str(uid))
         assert refused.rc == 2 and why in refused.err, str(refused)
         assert world.snapshot() == before, "a refused add changed the directory"
@@ -127,11 +127,26 @@ def test_numbers_are_allocated_around_the_system_and_never_shared(world, host):
     assert "uidNumber" not in world.show("taken")
     assert getent(host, "passwd", "taken").startswith("taken:x:%d:" % FIRST), "the system's account was replaced"
     assert not (host.userdb / "taken.user").exists()
+    digits = pw(world, host, "user", "add", "12345")
+    assert digits.rc == 2 and "digits only" in digits.err, str(digits)
+    clash = pw(world, host, "user", "modify", "bo", "--gid", "")  # the private group follows: still free
+    assert clash.ok, str(clash)
+    moved = pw(world, host, "user", "modify", "bo", "--uid", str(FIRST + 1))  # its private group would be `busy`'s gid
+    assert moved.rc == 2 and "busy" in moved.err, str(moved)
     # a login named like a group of the system: never that group, the group users instead
     said = pw_ok(world, host, "user", "add", "busy")
     assert "group users" in said.err, str(said)
     assert getent(host, "passwd", "busy").split(":")[3] == "100"
     assert getent(host, "group", "busy") == "busy:x:%d:" % (FIRST + 1), "the system's group was replaced"
+
+
+def test_adds_at_the_same_time_get_different_numbers(world, host):
+    """Numbers are chosen under the writers' lock: four adds started together get four numbers."""
+    pw_ok(world, host, "init")
+    host.sh(" & ".join("%s user add p%d >/dev/null" % (world.binaries.pwdir, i) for i in range(4)) + " & wait", env=world.env)
+    uids = [world.show("p%d" % i)["uidNumber"] for i in range(4)]
+    assert len(set(uids)) == 4, "two accounts share a number: %s" % uids
+    assert sorted(uids) == [FIRST + 2, FIRST + 3, FIRST + 4, FIRST + 5], uids
 
 
 def test_userdb_sync_restores_the_folder_and_leaves_others_files(world, host):

@@ -154,6 +154,10 @@ public struct Settings: Equatable, Sendable {
             }
         }
         if s.uidMin > s.uidMax { throw PwdirError.invalidValue(field: "settings \(path)", reason: "uid_min (\(s.uidMin)) is above uid_max (\(s.uidMax))") }
+        // systemd's own ranges: homed, nspawn, DynamicUser, nobody (60001-65535)
+        if s.uidMin <= 65_535 && s.uidMax >= 60_001 {
+            throw PwdirError.invalidValue(field: "settings \(path)", reason: "uid_min..uid_max (\(s.uidMin)-\(s.uidMax)) overlaps systemd's reserved 60001-65535; keep below 60001 or above 65535")
+        }
         return (s, warnings)
     }
 

@@ -41,20 +41,33 @@ public enum PosixAccount {
         guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = UInt32(text) else {
             throw .invalidValue(field: field, reason: "'\(PwdirError.printable(text))' is not a number")
         }
-        guard n >= 1000, !reserved.contains(n), n <= 2_147_483_647 else {
-            throw .invalidValue(field: field, reason: "\(n) is reserved (system accounts are below 1000; nobody is 65534); choose from 1000 to 2147483647")
-        }
+        if n < 1000 { throw .invalidValue(field: field, reason: "\(n) is in the system's range (below 1000); choose 1000 or more") }
+        if reserved.contains(n) { throw .invalidValue(field: field, reason: "\(n) is reserved (nobody, or (uid_t)-1); choose another") }
+        if n > 2_147_483_647 { throw .invalidValue(field: field, reason: "\(n) is too large; choose at most 2147483647") }
         return n
     }
 
     /// An absolute path for a home directory or a shell, with nothing that would break a
     /// passwd line (`:`, control characters).
+    /// Normalized as systemd requires (no `//`, `.` or `..` component, no trailing `/`), or it
+    /// would drop the field without a word.
     public static func validatePath(_ path: String, field: String) throws(PwdirError) {
-        guard path.hasPrefix("/"), path.utf8.count <= 1024 else {
+        guard path.hasPrefix("/") else {
             throw .invalidValue(field: field, reason: "'\(PwdirError.printable(path))' is not an absolute path")
         }
+        guard path.utf8.count <= 1024 else { throw .invalidValue(field: field, reason: "the path is longer than 1024 bytes") }
         if path.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: ":") }) {
             throw .invalidValue(field: field, reason: "'\(PwdirError.printable(path))' holds a ':' or a control character")
         }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        if path != "/" && parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) {
+            throw .invalidValue(field: field, reason: "'\(PwdirError.printable(path))' is not normalized (no '//', '.', '..' or trailing '/')")
+        }
     }
+
+    /// `home_base/login`.
+    public static func home(base: String, login: String) -> String { (base == "/" ? "" : base) + "/" + login }
+
+    /// A login systemd would read as a number (and whose file would clash with a `UID.user` link).
+    public static func isNumeric(_ login: String) -> Bool { login.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
 }

@@ -16,15 +16,20 @@ public struct PosixIDs {
     }
 
     /// The system's account of `uid`, unless it is pwdir's own published record of the login
-    /// that holds it.
-    func systemUser(_ uid: UInt32) -> String? {
-        guard let name = system.userOfUID[uid] ?? (askEach ? SystemAccounts.userOf(uid: uid) : nil) else { return nil }
+    /// that holds it. `ask`: also one NSS lookup (sources that do not enumerate).
+    func systemUser(_ uid: UInt32, ask: Bool? = nil) -> String? {
+        guard let name = system.userOfUID[uid] ?? ((ask ?? askEach) ? SystemAccounts.userOf(uid: uid) : nil) else { return nil }
         return held[uid] == name ? nil : name
     }
 
-    func systemGroup(_ gid: UInt32) -> String? {
-        guard let name = system.groupOfGID[gid] ?? (askEach ? SystemAccounts.groupOf(gid: gid) : nil) else { return nil }
+    func systemGroup(_ gid: UInt32, ask: Bool? = nil) -> String? {
+        guard let name = system.groupOfGID[gid] ?? ((ask ?? askEach) ? SystemAccounts.groupOf(gid: gid) : nil) else { return nil }
         return held[gid] == name ? nil : name
+    }
+
+    /// Free for a new account: no directory user, no account and no group of the system.
+    func isFree(_ n: UInt32, ask: Bool) -> Bool {
+        held[n] == nil && !PosixAccount.reserved.contains(n) && systemUser(n, ask: ask) == nil && systemGroup(n, ask: ask) == nil
     }
 
     /// The system's account named `login` (not pwdir's own record of it), with its uid.
@@ -36,7 +41,7 @@ public struct PosixIDs {
     /// The system's group named `login` (not the private group pwdir published for it): then
     /// the account cannot have a private group of that name.
     public func systemGroup(named login: String) -> UInt32? {
-        guard let gid = system.gidOfGroup[login] ?? nil else { return nil }
+        guard let gid = system.gidOfGroup[login] ?? SystemAccounts.gidOf(group: login) else { return nil }
         return held[gid] == login ? nil : gid
     }
 
@@ -44,16 +49,23 @@ public struct PosixIDs {
     /// GROUP=100 when USERGROUPS_ENAB is off), if the system has it.
     public var usersGroup: UInt32? { system.gidOfGroup["users"] }
 
-    /// A free number from the range for `login`, now held by it.
+    /// A free number from the range for `login`, now held by it: above the highest one a
+    /// directory user holds (as useradd: a removed user's number, and the files it still owns,
+    /// are not handed to the next account while higher ones are free), else the lowest free.
+    /// The enumeration skips most taken numbers; the one chosen is also asked of NSS.
     public mutating func allocate(for login: String) throws(PwdirError) -> UInt32 {
-        var n = range.lowerBound
-        while true {
-            if held[n] == nil, !PosixAccount.reserved.contains(n), systemUser(n) == nil, systemGroup(n) == nil {
-                held[n] = login
-                return n
+        let highest = held.keys.filter { range.contains($0) }.max()
+        let starts = highest.map { $0 < range.upperBound ? [$0 + 1, range.lowerBound] : [range.lowerBound] } ?? [range.lowerBound]
+        for start in starts {
+            var n = start
+            while true {
+                if isFree(n, ask: false), isFree(n, ask: true) {
+                    held[n] = login
+                    return n
+                }
+                if n == range.upperBound { break }
+                n += 1
             }
-            if n == range.upperBound { break }
-            n += 1
         }
         throw .invalidValue(field: "uid", reason: "no free uid number left from \(range.lowerBound) to \(range.upperBound); widen uid_min/uid_max in pwdir.conf")
     }
@@ -61,21 +73,23 @@ public struct PosixIDs {
     /// Checks a number an administrator gave for `login` (its own, or free), now held by it.
     public mutating func claim(_ uid: UInt32, for login: String, field: String = "--uid") throws(PwdirError) {
         if let other = held[uid], other != login {
-            throw .invalidValue(field: field, reason: "uid \(uid) is already '\(other)''s in the directory")
+            throw .invalidValue(field: field, reason: "uid \(uid) belongs to '\(other)' in the directory; choose another or leave it out")
         }
-        if let name = systemUser(uid), name != login {
-            throw .invalidValue(field: field, reason: "uid \(uid) is already the system account '\(name)'s")
+        if let name = systemUser(uid, ask: true), name != login {
+            throw .invalidValue(field: field, reason: "uid \(uid) belongs to the system account '\(name)'; choose another or leave it out")
         }
-        held = held.filter { $0.value != login }
-        held[uid] = login
+        held[uid] = login  // its old number stays marked as its own: its published records are not "the system's"
     }
 
     /// Checks a group number given for `login`: a group the system has, or the private group of
     /// a directory user (its own among them).
     public func checkGroup(_ gid: UInt32, for login: String, uid: UInt32, field: String = "--gid") throws(PwdirError) {
         if gid == uid {
-            if let name = systemGroup(gid), name != login {
-                throw .invalidValue(field: field, reason: "gid \(gid) is already the system group '\(name)'s")
+            if let name = systemGroup(gid, ask: true), name != login {
+                throw .invalidValue(field: field, reason: "gid \(gid) belongs to the system group '\(name)'; give --gid or another uid")
+            }
+            if let named = systemGroup(named: login) {
+                throw .invalidValue(field: field, reason: "a group named '\(login)' exists already (gid \(named)); give the user's group with --gid")
             }
             return
         }

@@ -48,8 +48,10 @@ public protocol AccountStore: AnyObject {
     /// or nil when it was of the newest already.
     func migrate() throws(PwdirError) -> Int?
     /// Adds an account (`.userExists` if its login, or one differing only in letter case, is
-    /// taken); failures recorded under that login before now never count for it.
-    func add(_ record: UserRecord, now: Int64) throws(PwdirError)
+    /// taken); failures recorded under that login before now never count for it. `completing`
+    /// finishes the record under the writers' lock (numbers chosen there cannot be chosen by
+    /// another writer at the same time).
+    func add(_ record: UserRecord, now: Int64, completing: (inout UserRecord) throws(PwdirError) -> Void) throws(PwdirError)
     /// Read-change-write of one account; `.userNotFound` if there is none.
     @discardableResult
     func update<T>(_ login: String, _ change: (inout UserRecord) throws(PwdirError) -> T) throws(PwdirError) -> T
@@ -157,4 +159,11 @@ public struct UnlockReport: Equatable, Sendable {
     public var tallyWasDamaged = false
 
     public init() {}
+}
+
+extension AccountStore {
+    /// Adds an account as it is.
+    public func add(_ record: UserRecord, now: Int64) throws(PwdirError) {
+        try add(record, now: now) { (_) throws(PwdirError) in }
+    }
 }

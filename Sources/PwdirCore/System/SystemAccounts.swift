@@ -51,6 +51,14 @@ public struct SystemAccounts: Sendable {
         return found.pointee.pw_uid
     }
 
+    /// The gid of the group `name` as NSS answers one lookup (getgrnam_r), or nil.
+    public static func gidOf(group name: String) -> UInt32? {
+        var entry = group(), result: UnsafeMutablePointer<group>?
+        var buffer = [CChar](repeating: 0, count: 65_536)
+        guard getgrnam_r(name, &entry, &buffer, buffer.count, &result) == 0, let found = result else { return nil }
+        return found.pointee.gr_gid
+    }
+
     /// The group of `gid` as NSS answers one lookup (getgrgid_r), or nil.
     public static func groupOf(gid: UInt32) -> String? {
         var entry = group(), result: UnsafeMutablePointer<group>?

@@ -248,7 +248,7 @@ public final class FileAccountStore: AccountStore {
         try directory.migrate()
     }
 
-    public func add(_ record: UserRecord, now: Int64) throws(PwdirError) {
+    public func add(_ record: UserRecord, now: Int64, completing: (inout UserRecord) throws(PwdirError) -> Void) throws(PwdirError) {
         var record = record
         // Failures left under this login by an account removed before (its tally should have gone
         // with it) belong to an older generation.
@@ -258,6 +258,7 @@ public final class FileAccountStore: AccountStore {
         // Logins that differ only in case share a shard: the shard is all this needs to read.
         try directory.updateRecords(of: record.login) { (records) throws(PwdirError) in
             if let taken = records.first(where: { LoginName.sameIgnoringCase($0.login, record.login) }) { throw .userExists(taken.login) }
+            try completing(&record)
             records.append(record)  // the directory keeps them sorted
         }
         // The module makes a missing tally on its own; made here, a full disk later cannot

@@ -70,7 +70,7 @@ public struct UserdbFolder: Sendable {
         var stale = Set(Self.entries(of: previous ?? r).map(\.name)).union(["\(r.login).user", "\(r.login).group"])
         stale.subtract(wanted.keys)
         for name in stale.sorted() { try removeIfOurs(name) }
-        for name in wanted.keys.sorted(by: Self.filesFirst) { try put(name, wanted[name]!) }
+        for name in Self.ordered(wanted) { try put(name, wanted[name]!) }
     }
 
     /// Withdraws everything published for `r` (a removed user).
@@ -78,7 +78,7 @@ public struct UserdbFolder: Sendable {
         guard exists(path) else { return }
         var names = Set(Self.entries(of: r).map(\.name))
         names.formUnion(["\(r.login).user", "\(r.login).group"])
-        for name in names.sorted(by: { !Self.filesFirst($0, $1) }) { try removeIfOurs(name) }
+        for name in names.sorted(by: { isLink($0) && !isLink($1) }) { try removeIfOurs(name) }  // links first
     }
 
     /// Rewrites the folder from `records`: every published account written (unchanged files
@@ -99,7 +99,13 @@ public struct UserdbFolder: Sendable {
         for name in present where wanted[name] == nil && (name.hasSuffix(".user") || name.hasSuffix(".group")) {
             try removeIfOurs(name)
         }
-        for name in wanted.keys.sorted(by: Self.filesFirst) { try put(name, wanted[name]!) }
+        // Every account that can be written is (at boot a clash must not hide everyone after
+        // it); the first problem is reported after.
+        var firstProblem: PwdirError?
+        for name in Self.ordered(wanted) {
+            do { try put(name, wanted[name]!) } catch { firstProblem = firstProblem ?? error }
+        }
+        if let firstProblem { throw firstProblem }
         return published
     }
 
@@ -108,6 +114,8 @@ public struct UserdbFolder: Sendable {
     enum Entry: Equatable {
         case file([UInt8])
         case link(to: String)
+
+        var isLink: Bool { if case .link = self { true } else { false } }
     }
 
     /// The names and contents `r` publishes.
@@ -121,9 +129,16 @@ public struct UserdbFolder: Sendable {
     }
 
     /// Files before the links that point to them (a link is never left dangling).
-    static func filesFirst(_ a: String, _ b: String) -> Bool {
-        let (an, bn) = (a.first?.isNumber ?? false, b.first?.isNumber ?? false)
-        return an == bn ? a < b : !an
+    static func ordered(_ wanted: [String: Entry]) -> [String] {
+        wanted.keys.sorted { a, b in
+            let (al, bl) = (wanted[a]!.isLink, wanted[b]!.isLink)
+            return al == bl ? a < b : !al
+        }
+    }
+
+    func isLink(_ name: String) -> Bool {
+        guard let st = try? Sys.lstatIfExists(path + "/" + name) else { return false }
+        return (st.st_mode & S_IFMT) == S_IFLNK
     }
 
     func exists(_ p: String) -> Bool { (try? Sys.lstatIfExists(p)) != nil }
@@ -136,7 +151,7 @@ public struct UserdbFolder: Sendable {
                 throw PwdirError.unsafeFile(path: path, reason: "it is not a folder")
             }
             if (st.st_mode & 0o022) != 0 || (st.st_uid != 0 && st.st_uid != Sys.effectiveUID) {
-                throw PwdirError.unsafeFile(path: path, reason: "others may write in it; it must be root's, mode 755")
+                throw PwdirError.unsafeFile(path: path, reason: "it is not root's or others may write in it; make it root's, mode 755")
             }
         } catch let e as PwdirError {
             throw e
@@ -150,13 +165,15 @@ public struct UserdbFolder: Sendable {
 
     /// Whether the entry `name` was written by pwdir: a file with its service mark, or a link
     /// to such a file (or to nothing any more).
-    func isOurs(_ name: String) -> Bool {
+    func isOurs(_ name: String, followingLink: Bool = true) -> Bool {
         let p = path + "/" + name
         guard let st = try? Sys.lstatIfExists(p) else { return false }
         switch st.st_mode & S_IFMT {
         case S_IFLNK:
-            guard let target = readLink(p), !target.contains("/") else { return false }
-            return !exists(path + "/" + target) || isOurs(target)
+            // pwdir's links are UID.user -> LOGIN.user (one step, in the folder); a dangling one
+            // of that shape is pwdir's leftover
+            guard followingLink, PosixAccount.isNumeric(String(name.prefix { $0 != "." })), let target = readLink(p), !target.contains("/") else { return false }
+            return exists(path + "/" + target) ? isOurs(target, followingLink: false) : target.hasSuffix(name.hasSuffix(".user") ? ".user" : ".group")
         case S_IFREG:
             guard st.st_size < 65_536, let bytes = try? FileSafety.read(p) else { return false }
             // JSON as anyone may have written it: whitespace around the colon is allowed
