@@ -82,7 +82,11 @@ struct PosixRequest {
             return "'\(login)' is already an account of the system (uid \(existing)): pwdir keeps its password, the system keeps the account"
         }
         if PosixAccount.isNumeric(login) {
-            throw .invalidValue(field: field.uid, reason: "a login of digits only ('\(login)') cannot be an account of the system (it reads as a uid); choose another login or set userdb_dir = off")
+            // a valid login, but systemd reads it as a uid (and its file would clash with a UID link)
+            if try uidNumber() != nil {
+                throw .invalidValue(field: field.uid, reason: "a login of digits only ('\(login)') cannot be published as an account of the system (it reads as a uid); leave the uid out")
+            }
+            return "'\(login)' is digits only, which the system reads as a uid: pwdir keeps its password but publishes no account for it"
         }
         let uid: UInt32
         if let given = try uidNumber() { try ids.claim(given, for: login, field: field.uid); uid = given } else { uid = try ids.allocate(for: login) }

@@ -127,8 +127,9 @@ def test_numbers_are_allocated_around_the_system_and_never_shared(world, host):
     assert "uidNumber" not in world.show("taken")
     assert getent(host, "passwd", "taken").startswith("taken:x:%d:" % FIRST), "the system's account was replaced"
     assert not (host.userdb / "taken.user").exists()
-    digits = pw(world, host, "user", "add", "12345")
-    assert digits.rc == 2 and "digits only" in digits.err, str(digits)
+    digits = pw_ok(world, host, "user", "add", "12345")  # a valid login, but not publishable
+    assert "digits only" in digits.err and "uidNumber" not in world.show("12345"), str(digits)
+    assert not (host.userdb / "12345.user").exists()
     clash = pw(world, host, "user", "modify", "bo", "--gid", "")  # the private group follows: still free
     assert clash.ok, str(clash)
     moved = pw(world, host, "user", "modify", "bo", "--uid", str(FIRST + 1))  # its private group would be `busy`'s gid
