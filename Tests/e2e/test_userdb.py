@@ -195,3 +195,17 @@ def test_publishing_that_fails_after_the_change_says_so(world, host):
     result = pw(world, host, "user", "add", "ana", "--uid", "61000")
     assert result.rc == 1 and "pwdir userdb sync" in result.err and "added ana" in result.out, str(result)
     assert world.show("ana")["uidNumber"] == 61000
+
+
+def test_a_folder_others_may_write_on_the_way_is_refused(world, host):
+    """userdb_dir under a folder anyone may write (not sticky): root would write by a name someone
+    else can swap; nothing is published, the change is saved and the command says why."""
+    pw_ok(world, host, "init")
+    shared = world.path("shared")
+    shared.mkdir()
+    shared.chmod(0o777)
+    world.write_conf("userdb_dir = %s" % (shared / "userdb"))
+    result = pw(world, host, "user", "add", "ana", "--uid", "61000")
+    assert result.rc == 1 and "others may write the folder %s" % shared in result.err, str(result)
+    assert not (shared / "userdb" / "ana.user").exists()
+    assert world.show("ana")["uidNumber"] == 61000

@@ -17,18 +17,7 @@ public final class TrustedExecutable {
         guard path.hasPrefix("/") else { throw .unsafeFile(path: path, reason: "it is not an absolute path") }
         let real: String
         do { real = try Sys.realPath(path) } catch { throw .system(error) }
-        var folder = FilePathText.folder(of: real)
-        while true {
-            let st: stat?
-            do { st = try Sys.lstatIfExists(folder) } catch { throw .system(error) }
-            guard let st, (st.st_mode & S_IFMT) == S_IFDIR else { throw .unsafeFile(path: folder, reason: "it is not a folder") }
-            if st.st_uid != 0 { throw .unsafeFile(path: path, reason: "the folder \(folder) on its path is not root's") }
-            if st.st_mode & 0o022 != 0 && st.st_mode & S_ISVTX == 0 {
-                throw .unsafeFile(path: path, reason: "others may write the folder \(folder) on its path")
-            }
-            if folder == "/" { break }
-            folder = FilePathText.folder(of: folder)
-        }
+        try FileSafety.checkFoldersOnPath(from: FilePathText.folder(of: real), naming: path)
         let fd: Int32
         do { fd = try Sys.moveAboveStandard(try Sys.open(real, O_RDONLY), real) } catch {
             throw .system(error)

@@ -123,6 +123,24 @@ enum FileSafety {
         }
     }
 
+    /// Every folder from `folder` (a real path) up to `/`: root's, and writable by nobody else
+    /// (a sticky folder such as /tmp excepted), so that nobody but root can swap a name on the
+    /// way to what root runs or writes there; `path` is named in errors.
+    static func checkFoldersOnPath(from folder: String, naming path: String) throws(PwdirError) {
+        var folder = folder
+        while true {
+            let st: stat?
+            do { st = try Sys.lstatIfExists(folder) } catch { throw .system(error) }
+            guard let st, (st.st_mode & S_IFMT) == S_IFDIR else { throw .unsafeFile(path: folder, reason: "it is not a folder") }
+            if st.st_uid != 0 { throw .unsafeFile(path: path, reason: "the folder \(folder) on its path is not root's") }
+            if st.st_mode & 0o022 != 0 && st.st_mode & S_ISVTX == 0 {
+                throw .unsafeFile(path: path, reason: "others may write the folder \(folder) on its path")
+            }
+            if folder == "/" { return }
+            folder = FilePathText.folder(of: folder)
+        }
+    }
+
     /// The whole of a checked file; nil when it does not exist.
     static func read(_ path: String) throws(PwdirError) -> [UInt8]? {
         guard let (fd, st) = try openChecked(path) else { return nil }

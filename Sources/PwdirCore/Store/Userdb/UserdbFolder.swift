@@ -146,6 +146,8 @@ public struct UserdbFolder: Sendable {
     /// Makes the folder (0755, root's) unless it exists; refuses one others may write.
     func ensureFolder() throws(PwdirError) {
         do {
+            // first: nobody else can swap a folder on the way to it (root writes there by name)
+            if Sys.effectiveUID == 0 { try FileSafety.checkFoldersOnPath(from: try Sys.realPath(FilePathText.folder(of: path)), naming: path) }
             _ = try Sys.mkdir(path, 0o755)
             guard let st = try Sys.lstatIfExists(path), (st.st_mode & S_IFMT) == S_IFDIR else {
                 throw PwdirError.unsafeFile(path: path, reason: "it is not a folder")
