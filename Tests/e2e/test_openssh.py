@@ -36,6 +36,7 @@ SSHD = "/usr/sbin/sshd"
 SSH = "/usr/bin/ssh"
 SCP = "/usr/bin/scp"
 KEYGEN = "/usr/bin/ssh-keygen"
+MKHOMEDIR = next(iter(sorted(glob.glob("/lib/*/security/pam_mkhomedir.so") + glob.glob("/usr/lib/*/security/pam_mkhomedir.so"))), "pam_mkhomedir.so")
 PAM_WRAPPER_LIB = next(iter(sorted(glob.glob("/usr/lib/*/libpam_wrapper.so"))), "libpam_wrapper.so")
 TEST_UID = 42001  # the test user's uid and gid, in the namespace's scratch passwd and group only
 
@@ -646,15 +647,22 @@ def test_a_user_added_with_pwdir_alone_logs_in(world, sshd):
     """No useradd: ana is in no passwd, group or shadow file of the host. `pwdir user add` publishes
     her account in /run/userdb (the host's, a scratch folder in sshd's namespace), nss-systemd
     resolves it for sshd, and she logs in with her temporary password, changes it and her command
-    runs as her, in the home pwdir gave her; after `pwdir user remove` sshd no longer knows her."""
+    runs as her, in the home pam_mkhomedir made for her at that first login; after `pwdir user
+    remove` sshd no longer knows her."""
     world.write_conf("userdb_dir = %s" % (world.folder / "ssh" / "run" / "userdb"))  # SshHost's scratch /run
     world.init()
     host = sshd(system_account=False)
-    world.pw_ok("user", "add", "ana", "--uid", str(TEST_UID), "--home", str(host.home), "--shell", "/bin/sh")
+    # her home is made at the first login by pam_mkhomedir, as the README's session line does
+    home = host.folder / "homes" / "ana"
+    home.parent.mkdir(mode=0o755)
+    module = lambda stack: "%-8s required %s %s" % (stack, world.binaries.module, world.module_args())
+    host.write_service = lambda: world.write_service_lines("sshd", [module("auth"), module("account"), module("password"), module("session"),
+                                                                    "session  required %s umask=0077" % MKHOMEDIR])
+    world.pw_ok("user", "add", "ana", "--uid", str(TEST_UID), "--home", str(home), "--shell", "/bin/sh")
     temporary = world.pw_ok("passwd", "ana", "--generate").out.strip().splitlines()[-1]
     world.secret(temporary)
     resolved = host.namespace.run(["getent", "passwd", "ana"], env=base_environment())
-    assert resolved.out.strip() == "ana:x:%d:%d:ana:%s:/bin/sh" % (TEST_UID, TEST_UID, host.home), str(resolved)
+    assert resolved.out.strip() == "ana:x:%d:%d:ana:%s:/bin/sh" % (TEST_UID, TEST_UID, home), str(resolved)
     new = "Amber-Kestrel-Glides-4"
     world.secret(new)
     conversation = host.ssh(command='echo "session of $(id -un) uid $(id -u) gid $(id -g) in $PWD"', tty=True)
@@ -663,7 +671,9 @@ def test_a_user_added_with_pwdir_alone_logs_in(world, sshd):
     conversation.answer("Retype new password: ", new)
     result = conversation.finish()
     assert result.ok, "the login failed:\n%s" % result
-    assert "session of ana uid %d gid %d in %s" % (TEST_UID, TEST_UID, host.home) in result.output, str(result)
+    assert "session of ana uid %d gid %d in %s" % (TEST_UID, TEST_UID, home) in result.output, str(result)
+    st = home.stat()
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (TEST_UID, TEST_UID, 0o700), "pam_mkhomedir made %s wrong" % home
     world.pw_ok("user", "remove", "ana")
     gone = host.namespace.run(["getent", "passwd", "ana"], env=base_environment())
     assert not gone.ok, "ana still resolves after user remove: %s" % gone
