@@ -79,11 +79,13 @@ echo "users.d/$shard:"; cut -c1-72 "$scratch/users.d/$shard"
 
 step "A directory of pwdir 0.9 (one file) keeps working, and 'pwdir migrate' turns it into shards in one step"
 mkdir "$scratch/old"
-"$bin/pwdir" init --format 1 --db "$scratch/old/users"
-"$bin/pwdir" user add bo --full-name "Bo Lund" --db "$scratch/old/users"
+echo "userdb_dir = off" > "$scratch/old/pwdir.conf"  # another directory: it publishes nothing here
+old() { "$bin/pwdir" "$@" --db "$scratch/old/users" --config "$scratch/old/pwdir.conf"; }
+old init --format 1
+old user add bo --full-name "Bo Lund"
 head -2 "$scratch/old/users"
-"$bin/pwdir" migrate --db "$scratch/old/users"
-"$bin/pwdir" user show bo --db "$scratch/old/users" | head -2
+old migrate
+old user show bo | head -2
 
 step "Done: admin-set password -> forced change at first login -> the user's own password works"
 "$bin/pwdir" user list

@@ -63,6 +63,14 @@ final class UserdbTests: XCTestCase {
         bo.uidNumber = 61003
         XCTAssertThrowsError(try folder.publish(bo))
         XCTAssertEqual(readFile(folder.path + "/bo.user"), foreign)
+        var twin = UserRecord(login: "cy")  // the same number as ana's, from another directory
+        twin.uidNumber = 61001
+        twin.gidNumber = 61001
+        XCTAssertThrowsError(try folder.publish(twin), "a published number repointed to another account")
+        XCTAssertFalse(exists(folder.path + "/cy.user"), "half of cy was published")
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: folder.path + "/61001.user"), "ana.user")
+        try folder.withdraw(twin)
+        XCTAssertTrue(exists(folder.path + "/61001.user"), "withdrawing cy removed ana's link")
         XCTAssertEqual(try folder.sync([]), 0)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), ["bo.user"])
         try folder.sync([moved])

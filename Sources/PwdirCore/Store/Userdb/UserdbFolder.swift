@@ -69,7 +69,8 @@ public struct UserdbFolder: Sendable {
         for (name, entry) in Self.entries(of: r) { wanted[name] = entry }
         var stale = Set(Self.entries(of: previous ?? r).map(\.name)).union(["\(r.login).user", "\(r.login).group"])
         stale.subtract(wanted.keys)
-        for name in stale.sorted() { try removeIfOurs(name) }
+        for name in stale.sorted() { try removeIfOurs(name, of: r.login) }
+        for name in Self.ordered(wanted) { if let clash = clash(name, wanted[name]!) { throw clash } }  // nothing half-published
         for name in Self.ordered(wanted) { try put(name, wanted[name]!) }
     }
 
@@ -78,7 +79,7 @@ public struct UserdbFolder: Sendable {
         guard exists(path) else { return }
         var names = Set(Self.entries(of: r).map(\.name))
         names.formUnion(["\(r.login).user", "\(r.login).group"])
-        for name in names.sorted(by: { isLink($0) && !isLink($1) }) { try removeIfOurs(name) }  // links first
+        for name in names.sorted(by: { isLink($0) && !isLink($1) }) { try removeIfOurs(name, of: r.login) }  // links first
     }
 
     /// Rewrites the folder from `records`: every published account written (unchanged files
@@ -192,9 +193,23 @@ public struct UserdbFolder: Sendable {
         return n > 0 ? String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
     }
 
-    func removeIfOurs(_ name: String) throws(PwdirError) {
+    /// Removes `name` if pwdir wrote it (and, given `login`, if it is that account's: a link to
+    /// another account's file is left to it).
+    func removeIfOurs(_ name: String, of login: String? = nil) throws(PwdirError) {
         guard isOurs(name) else { return }
+        if let login, isLink(name), let target = readLink(path + "/" + name), target != "\(login).user", target != "\(login).group" { return }
         do { try Sys.unlinkIfExists(path + "/" + name) } catch { throw .system(error) }
+    }
+
+    /// Why `entry` cannot be put at `name`: a link there to another account's file still in
+    /// place (two accounts would share the number: another directory writing the same folder,
+    /// or a record edited by hand), or an entry pwdir did not write.
+    func clash(_ name: String, _ entry: Entry) -> PwdirError? {
+        let p = path + "/" + name
+        guard exists(p) else { return nil }
+        guard isOurs(name) else { return .unsafeFile(path: p, reason: "it was not written by pwdir; remove it or choose another login or uid") }
+        guard case .link(let target) = entry, let current = readLink(p), current != target, exists(path + "/" + current) else { return nil }
+        return .unsafeFile(path: p, reason: "this number is published for '\(current.split(separator: ".").dropLast().joined(separator: "."))' already; give one of the two accounts another number")
     }
 
     /// Writes `entry` at `name` (a temporary name renamed over it), unless it is already so;
@@ -202,9 +217,7 @@ public struct UserdbFolder: Sendable {
     func put(_ name: String, _ entry: Entry) throws(PwdirError) {
         let p = path + "/" + name
         if exists(p) {
-            guard isOurs(name) else {
-                throw .unsafeFile(path: p, reason: "it was not written by pwdir; remove it or choose another login or uid")
-            }
+            if let clash = clash(name, entry) { throw clash }
             switch entry {
             case .file(let bytes): if (try? FileSafety.read(p)) == bytes { return }
             case .link(let target): if readLink(p) == target { return }
