@@ -12,7 +12,7 @@ struct InitCommand: ParsableCommand {
     }
 
     func run() throws {
-        if Actor.underSudo { throw PwdirError.notAllowed("only root creates the directory: run 'pwdir init' as root, not through sudo") }
+        try Actor.requireRootItself("creates the directory", command: "init")
         let c = try CommandContext(paths)
         try c.authority.require(.initialize)
         try c.authority.perform(.initialize, target: nil, detail: c.paths.directory) { () throws(PwdirError) in try c.store.create(format: format) }

@@ -11,14 +11,15 @@ struct LockCommand: ParsableCommand {
         let c = try CommandContext(paths)
         try c.authority.require(.lock, on: try c.store.record(name), targetName: name)
         let actor = c.authority.name
-        try c.authority.perform(.lock, target: name, detail: "locked by hand") { () throws(PwdirError) in
-            try c.store.update(name) { (r) throws(PwdirError) in
+        let locked = try c.authority.perform(.lock, target: name, detail: "locked by hand") { () throws(PwdirError) -> UserRecord in
+            try c.store.update(name) { (r) throws(PwdirError) -> UserRecord in
                 r[UserRecord.Key.lockedTime] = UserRecord.adminLockValue
                 r[UserRecord.Key.lockedBy] = actor
                 r[UserRecord.Key.lockedSince] = GeneralizedTime.format(c.now)
+                return r
             }
         }
-        let published = c.publish(name, previous: nil)
+        let published = c.publish(locked, previous: nil)
         print("locked \(name); 'pwdir unlock \(name)' reactivates it")
         if !published { throw ExitCode(1) }
     }

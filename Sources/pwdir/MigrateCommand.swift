@@ -10,7 +10,7 @@ struct MigrateCommand: ParsableCommand {
     @OptionGroup var paths: PathOptions
 
     func run() throws {
-        if Actor.underSudo { throw PwdirError.notAllowed("only root migrates the directory: run 'pwdir migrate' as root, not through sudo") }
+        try Actor.requireRootItself("migrates the directory", command: "migrate")
         let c = try CommandContext(paths)
         try c.authority.require(.migrate)
         let migrated = try c.authority.perform(.migrate, target: nil, detail: c.paths.directory,

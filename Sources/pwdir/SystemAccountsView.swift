@@ -15,15 +15,17 @@ extension CommandContext {
         try store.forEachRecord(containing: UserRecord.Key.uidNumber + "=") { (r) throws(PwdirError) in
             if let uid = r.uidNumber { held[uid] = r.login }
         }
-        return PosixIDs(range: settings.uidMin...settings.uidMax, held: held, system: SystemAccounts.enumerate(), askEach: askEach)
+        return posixIDs(held: held, askEach: askEach)
     }
 
     /// The same, from records already read (an import's, under the writers' lock), asking NSS
     /// only by enumeration.
     func posixIDs(of records: [UserRecord]) -> PosixIDs {
-        var held: [UInt32: String] = [:]
-        for r in records { if let uid = r.uidNumber { held[uid] = r.login } }
-        return PosixIDs(range: settings.uidMin...settings.uidMax, held: held, system: SystemAccounts.enumerate(), askEach: false)
+        posixIDs(held: Dictionary(records.compactMap { r in r.uidNumber.map { ($0, r.login) } }, uniquingKeysWith: { _, last in last }), askEach: false)
+    }
+
+    private func posixIDs(held: [UInt32: String], askEach: Bool) -> PosixIDs {
+        PosixIDs(range: settings.uidMin...settings.uidMax, held: held, system: SystemAccounts.enumerate(), askEach: askEach)
     }
 
     /// After a saved change: `body` updates the published records; a failure is reported (the
@@ -39,12 +41,15 @@ extension CommandContext {
         }
     }
 
-    /// Publishes `login` as the directory now has it (withdrawn when it is gone or has no uid).
-    func publish(_ login: String, previous: UserRecord?) -> Bool {
-        publish { (folder) throws(PwdirError) in
-            if let now = try store.record(login) { try folder.publish(now, previous: previous) }
-            else if let previous { try folder.withdraw(previous) }
-        }
+    /// Publishes `record` as the change left it (withdrawn when it has no uid), `previous` its
+    /// state before.
+    func publish(_ record: UserRecord, previous: UserRecord?) -> Bool {
+        publish { (folder) throws(PwdirError) in try folder.publish(record, previous: previous) }
+    }
+
+    /// Withdraws a removed account.
+    func withdraw(_ removed: UserRecord) -> Bool {
+        publish { (folder) throws(PwdirError) in try folder.withdraw(removed) }
     }
 }
 
@@ -161,7 +166,7 @@ struct UserdbSync: ParsableCommand {
     @OptionGroup var paths: PathOptions
 
     func run() throws {
-        if Actor.underSudo { throw PwdirError.notAllowed("only root publishes the accounts: run 'pwdir userdb sync' as root, not through sudo") }
+        try Actor.requireRootItself("publishes the accounts", command: "userdb sync")
         let c = try CommandContext(paths)
         try c.authority.require(.userdbSync)
         guard let folder = c.userdb else {

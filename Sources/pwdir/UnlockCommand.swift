@@ -19,7 +19,9 @@ struct UnlockCommand: ParsableCommand {
         let report = try c.authority.perform(.unlock, target: name, outcome: Self.describe) { () throws(PwdirError) -> UnlockReport in
             try c.store.unlock(name, settings: c.settings, now: c.now)
         }
-        let published = c.publish(name, previous: nil)
+        let published = c.publish { (folder) throws(PwdirError) in  // the unlocked record, read again (unlock reports, not returns it)
+            if let unlocked = try c.store.record(name) { try folder.publish(unlocked) }
+        }
         print("unlocked \(name) (\(Self.describe(report)))")
         if !published { throw ExitCode(1) }
     }

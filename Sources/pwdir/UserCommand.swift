@@ -21,19 +21,22 @@ struct UserAdd: ParsableCommand {
         let c = try CommandContext(paths)
         try c.authority.require(.add, targetName: name)
         var note: String?
+        var added = UserRecord(login: name)
         try c.authority.perform(.add, target: name) { () throws(PwdirError) in
             var record = UserRecord(login: name)
             try fields.apply(to: &record) { (m) throws(PwdirError) in try c.store.record(m) != nil }
             record[UserRecord.Key.created] = GeneralizedTime.format(c.now)
             try c.store.add(record, now: c.now) { (record) throws(PwdirError) in
                 // under the writers' lock: no other add can take the same number meanwhile
-                guard c.userdb != nil || !fields.posix.isEmpty else { return }
-                var ids = try c.posixIDs()
-                note = try fields.posix.assign(to: &record, ids: &ids, settings: c.settings)
+                if c.userdb != nil || !fields.posix.isEmpty {
+                    var ids = try c.posixIDs()
+                    note = try fields.posix.assign(to: &record, ids: &ids, settings: c.settings)
+                }
+                added = record
             }
         }
         if let note { Output.warn(note) }
-        let published = c.publish(name, previous: nil)
+        let published = c.publish(added, previous: nil)
         print("added \(name); set a password with 'pwdir passwd \(name) --generate'")
         if !published { throw ExitCode(1) }
     }
@@ -53,18 +56,19 @@ struct UserModify: ParsableCommand {
         let managerExists = fields.manager.map { m in m.isEmpty || ((try? c.store.record(m)) ?? nil) != nil } ?? true
         var previous: UserRecord?
         var note: String?
-        try c.authority.perform(.modify, target: name) { () throws(PwdirError) in
-            try c.store.update(name) { (record) throws(PwdirError) in
+        let modified = try c.authority.perform(.modify, target: name) { () throws(PwdirError) -> UserRecord in
+            try c.store.update(name) { (record) throws(PwdirError) -> UserRecord in
                 previous = record
                 try fields.apply(to: &record) { (_) throws(PwdirError) in managerExists }
                 if !fields.posix.isEmpty {  // under the writers' lock, as for add
                     var ids = try c.posixIDs()
                     note = try fields.posix.apply(to: &record, ids: &ids, settings: c.settings)
                 }
+                return record
             }
         }
         if let note { Output.warn(note) }
-        let published = c.publish(name, previous: previous)
+        let published = c.publish(modified, previous: previous)
         print("modified \(name)")
         if !published { throw ExitCode(1) }
     }
@@ -81,7 +85,7 @@ struct UserRemove: ParsableCommand {
         try c.authority.require(.remove, targetName: name)
         let previous = try c.store.record(name)
         try c.authority.perform(.remove, target: name) { () throws(PwdirError) in try c.store.remove(name) }
-        let published = c.publish(name, previous: previous)
+        let published = previous.map(c.withdraw) ?? true
         print("removed \(name)")
         if !published { throw ExitCode(1) }
     }

@@ -28,7 +28,7 @@ public struct AuditEvent: Equatable, Sendable {
         fields.append(("result", result))
         if let detail { fields.append(("detail", detail)) }
         if let id { fields.append(("id", id)) }
-        return "{" + fields.map { "\"\($0.0)\":\"\(Self.escape($0.1))\"" }.joined(separator: ",") + "}"
+        return JSONText.object(fields.map { ($0.0, JSONText.string($0.1)) })
     }
 
     /// The same event as one syslog line.
@@ -39,26 +39,5 @@ public struct AuditEvent: Equatable, Sendable {
     public static func iso(_ epoch: Int64) -> String {
         let c = Array(GeneralizedTime.format(epoch))
         return "\(String(c[0..<4]))-\(String(c[4..<6]))-\(String(c[6..<8]))T\(String(c[8..<10])):\(String(c[10..<12])):\(String(c[12..<14]))Z"
-    }
-
-    static func escape(_ s: String) -> String {
-        var out = ""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 || u.value == 0x7F || u.value == 0x2028 || u.value == 0x2029 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out
     }
 }

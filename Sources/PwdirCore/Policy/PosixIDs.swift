@@ -27,9 +27,10 @@ public struct PosixIDs {
         return held[gid] == name ? nil : name
     }
 
-    /// Free for a new account: no directory user, no account and no group of the system.
-    func isFree(_ n: UInt32, ask: Bool) -> Bool {
-        held[n] == nil && !PosixAccount.reserved.contains(n) && systemUser(n, ask: ask) == nil && systemGroup(n, ask: ask) == nil
+    /// Free for a new account: no directory user, no account and no group of the system (the
+    /// enumeration answers most; NSS is asked only past it).
+    func isFree(_ n: UInt32) -> Bool {
+        held[n] == nil && !PosixAccount.reserved.contains(n) && systemUser(n, ask: true) == nil && systemGroup(n, ask: true) == nil
     }
 
     /// The system's account named `login` (not pwdir's own record of it), with its uid.
@@ -59,7 +60,7 @@ public struct PosixIDs {
         for start in starts {
             var n = start
             while true {
-                if isFree(n, ask: false), isFree(n, ask: true) {
+                if isFree(n) {
                     held[n] = login
                     return n
                 }

@@ -275,6 +275,18 @@ public enum Sys {
         return names
     }
 
+    /// readlink(2): where the symbolic link `path` points, or nil.
+    static func readLink(_ path: String) -> String? {
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = Glibc.readlink(path, &buf, buf.count - 1)
+        return n > 0 ? String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
+    }
+
+    /// symlink(2): a new link at `path` to `target`.
+    static func symlink(_ target: String, _ path: String) throws(SystemError) {
+        try retry("symlink", path) { Glibc.symlink(target, path) }
+    }
+
     static func unlinkIfExists(_ path: String) throws(SystemError) {
         if Glibc.unlink(path) == 0 || errno == ENOENT { return }
         throw SystemError("unlink", path)
@@ -354,12 +366,54 @@ public enum Sys {
     }
 
     /// The login of the real user, from the passwords database (getpwuid_r).
-    static func loginOfRealUser() -> String? {
-        var pw = passwd()
-        var result: UnsafeMutablePointer<passwd>?
-        var buf = [CChar](repeating: 0, count: 4096)
-        guard getpwuid_r(getuid(), &pw, &buf, buf.count, &result) == 0, result != nil, let name = pw.pw_name else { return nil }
-        return String(cString: name)
+    static func loginOfRealUser() -> String? { userName(uid: getuid()) }
+
+    // MARK: The accounts database (NSS: files, systemd's userdb, LDAP…)
+
+    /// The account of `uid` (getpwuid_r), or nil.
+    static func userName(uid: uid_t) -> String? {
+        accountEntry(passwd(), { getpwuid_r(uid, $0, $1, $2, $3) }) { $0.pw_name.map { String(cString: $0) } }
+    }
+
+    /// The uid of the account `name` (getpwnam_r), or nil.
+    static func uid(ofUser name: String) -> uid_t? {
+        accountEntry(passwd(), { getpwnam_r(name, $0, $1, $2, $3) }) { $0.pw_uid }
+    }
+
+    /// The group of `gid` (getgrgid_r), or nil.
+    static func groupName(gid: gid_t) -> String? {
+        accountEntry(group(), { getgrgid_r(gid, $0, $1, $2, $3) }) { $0.gr_name.map { String(cString: $0) } }
+    }
+
+    /// The gid of the group `name` (getgrnam_r), or nil.
+    static func gid(ofGroup name: String) -> gid_t? {
+        accountEntry(group(), { getgrnam_r(name, $0, $1, $2, $3) }) { $0.gr_gid }
+    }
+
+    /// One entry through `call` (a getpw*_r or getgr*_r call), read by `read` while the buffer
+    /// its strings point into lives; nil when there is none.
+    private static func accountEntry<Entry, T>(_ empty: Entry, _ call: (UnsafeMutablePointer<Entry>, UnsafeMutablePointer<CChar>, Int, UnsafeMutablePointer<UnsafeMutablePointer<Entry>?>) -> Int32,
+                                              _ read: (Entry) -> T?) -> T? {
+        var entry = empty
+        var result: UnsafeMutablePointer<Entry>?
+        var buffer = [CChar](repeating: 0, count: 65_536)
+        let status = buffer.withUnsafeMutableBufferPointer { call(&entry, $0.baseAddress!, $0.count, &result) }
+        guard status == 0, result != nil else { return nil }
+        return withExtendedLifetime(buffer) { read(entry) }
+    }
+
+    /// Every account the sources enumerate (getpwent), by name and uid.
+    static func forEachUser(_ body: (String, uid_t) -> Void) {
+        setpwent()
+        defer { endpwent() }
+        while let p = getpwent() { body(String(cString: p.pointee.pw_name), p.pointee.pw_uid) }
+    }
+
+    /// Every group the sources enumerate (getgrent), by name and gid.
+    static func forEachGroup(_ body: (String, gid_t) -> Void) {
+        setgrent()
+        defer { endgrent() }
+        while let g = getgrent() { body(String(cString: g.pointee.gr_name), g.pointee.gr_gid) }
     }
 
     /// One line to syslog (authpriv) from a program; the module logs through pam_syslog instead.

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The accounts and groups the system knows through NSS (/etc/passwd and /etc/group, LDAP,
 /// systemd's userdb, whatever nsswitch.conf lists), for choosing uid and gid numbers that
 /// collide with none of them. pwdir's own published records are among them: callers tell them
@@ -14,56 +10,29 @@ public struct SystemAccounts: Sendable {
 
     public init() {}
 
-    /// Every account and group the sources enumerate (getpwent, getgrent). Sources that do not
-    /// enumerate are asked number by number (`userOf(uid:)`) before a number is taken.
+    /// Every account and group the sources enumerate (getpwent, getgrent); the first of a name
+    /// or a number is kept, as NSS answers. Sources that do not enumerate are asked number by
+    /// number (`userOf(uid:)`) before a number is taken.
     public static func enumerate() -> SystemAccounts {
         var s = SystemAccounts()
-        setpwent()
-        while let p = getpwent() {
-            let name = String(cString: p.pointee.pw_name)
-            s.uidOfUser[name] = s.uidOfUser[name] ?? p.pointee.pw_uid
-            s.userOfUID[p.pointee.pw_uid] = s.userOfUID[p.pointee.pw_uid] ?? name
+        func note(_ name: String, _ id: UInt32, _ byName: inout [String: UInt32], _ byID: inout [UInt32: String]) {
+            if byName[name] == nil { byName[name] = id }
+            if byID[id] == nil { byID[id] = name }
         }
-        endpwent()
-        setgrent()
-        while let g = getgrent() {
-            let name = String(cString: g.pointee.gr_name)
-            s.gidOfGroup[name] = s.gidOfGroup[name] ?? g.pointee.gr_gid
-            s.groupOfGID[g.pointee.gr_gid] = s.groupOfGID[g.pointee.gr_gid] ?? name
-        }
-        endgrent()
+        Sys.forEachUser { note($0, $1, &s.uidOfUser, &s.userOfUID) }
+        Sys.forEachGroup { note($0, $1, &s.gidOfGroup, &s.groupOfGID) }
         return s
     }
 
-    /// The account of `uid` as NSS answers one lookup (getpwuid_r), or nil.
-    public static func userOf(uid: UInt32) -> String? {
-        var entry = passwd(), result: UnsafeMutablePointer<passwd>?
-        var buffer = [CChar](repeating: 0, count: 16_384)
-        guard getpwuid_r(uid, &entry, &buffer, buffer.count, &result) == 0, let found = result else { return nil }
-        return String(cString: found.pointee.pw_name)
-    }
+    /// The account of `uid` as NSS answers one lookup, or nil.
+    public static func userOf(uid: UInt32) -> String? { Sys.userName(uid: uid) }
 
-    /// The uid of the account `name` as NSS answers one lookup (getpwnam_r), or nil.
-    public static func uidOf(user name: String) -> UInt32? {
-        var entry = passwd(), result: UnsafeMutablePointer<passwd>?
-        var buffer = [CChar](repeating: 0, count: 16_384)
-        guard getpwnam_r(name, &entry, &buffer, buffer.count, &result) == 0, let found = result else { return nil }
-        return found.pointee.pw_uid
-    }
+    /// The uid of the account `name` as NSS answers one lookup, or nil.
+    public static func uidOf(user name: String) -> UInt32? { Sys.uid(ofUser: name) }
 
-    /// The gid of the group `name` as NSS answers one lookup (getgrnam_r), or nil.
-    public static func gidOf(group name: String) -> UInt32? {
-        var entry = group(), result: UnsafeMutablePointer<group>?
-        var buffer = [CChar](repeating: 0, count: 65_536)
-        guard getgrnam_r(name, &entry, &buffer, buffer.count, &result) == 0, let found = result else { return nil }
-        return found.pointee.gr_gid
-    }
+    /// The group of `gid` as NSS answers one lookup, or nil.
+    public static func groupOf(gid: UInt32) -> String? { Sys.groupName(gid: gid) }
 
-    /// The group of `gid` as NSS answers one lookup (getgrgid_r), or nil.
-    public static func groupOf(gid: UInt32) -> String? {
-        var entry = group(), result: UnsafeMutablePointer<group>?
-        var buffer = [CChar](repeating: 0, count: 65_536)
-        guard getgrgid_r(gid, &entry, &buffer, buffer.count, &result) == 0, let found = result else { return nil }
-        return String(cString: found.pointee.gr_name)
-    }
+    /// The gid of the group `name` as NSS answers one lookup, or nil.
+    public static func gidOf(group name: String) -> UInt32? { Sys.gid(ofGroup: name) }
 }

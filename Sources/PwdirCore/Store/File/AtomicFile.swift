@@ -108,14 +108,15 @@ enum FileSafety {
         }
     }
 
-    /// Makes the folder `path` (0700, root's) unless it exists; the caller checks it. A missing
-    /// parent is `.directoryMissing` naming it.
-    static func makeFolder(_ path: String) throws(PwdirError) {
+    /// Makes the folder `path` (`mode`, whatever the umask; root's) unless it exists; the caller
+    /// checks it. A missing parent is `.directoryMissing` naming it.
+    static func makeFolder(_ path: String, mode: mode_t = 0o700) throws(PwdirError) {
         do {
-            if try Sys.mkdir(path, 0o700) {
+            if try Sys.mkdir(path, mode) {
                 let fd = try Sys.open(path, O_RDONLY | O_DIRECTORY)
                 defer { Sys.close(fd) }
                 try Sys.ownByRoot(fd, path)
+                try Sys.fchmod(fd, path, mode)
             }
         } catch {
             if error.code == ENOENT { throw .directoryMissing(FilePathText.folder(of: path)) }

@@ -132,20 +132,26 @@ struct ShardedDirectory {
     func loadShards() throws(PwdirError) -> (manifest: DirectoryManifest, stat: stat, shards: [[UserRecord]]) {
         let folderFD = try openFolder()
         defer { Sys.close(folderFD) }
-        var (m, st) = try readManifest()
-        attempts: for _ in 0..<Self.readAttempts {
-            var shards: [[UserRecord]] = []
+        return try everyShard { (k, m) throws(PwdirError) in
+            try withShard(k, of: m, folderFD: folderFD, sealed: false) { (bytes, p) throws(PwdirError) in
+                try DirectoryCodec.decode(bytes, path: p, header: DirectoryManifest.shardHeader(k), shard: k)
+            }
+        }
+    }
+
+    /// One value per shard, from `open` given the shard and the manifest; nil from it means the
+    /// file the manifest names is gone (a writer committed meanwhile): the manifest is read
+    /// again and every shard opened again, a few times at most.
+    private func everyShard<T>(_ open: (Int, DirectoryManifest) throws(PwdirError) -> T?) throws(PwdirError) -> (manifest: DirectoryManifest, stat: stat, shards: [T]) {
+        for _ in 0..<Self.readAttempts {
+            let (m, st) = try readManifest()
+            var shards: [T] = []
             shards.reserveCapacity(DirectoryManifest.shardCount)
             for k in 0..<DirectoryManifest.shardCount {
-                guard let records = try withShard(k, of: m, folderFD: folderFD, sealed: false, { (bytes, p) throws(PwdirError) in
-                    try DirectoryCodec.decode(bytes, path: p, header: DirectoryManifest.shardHeader(k), shard: k)
-                }) else {
-                    (m, st) = try readManifest()
-                    continue attempts
-                }
-                shards.append(records)
+                guard let value = try open(k, m) else { break }
+                shards.append(value)
             }
-            return (m, st, shards)
+            if shards.count == DirectoryManifest.shardCount { return (m, st, shards) }
         }
         throw .directoryCorrupt(path: path, line: 1, reason: "its shards kept changing while being read; try again")
     }
@@ -169,22 +175,7 @@ struct ShardedDirectory {
     func forEachRecord(containing needle: [UInt8]?, _ body: (UserRecord) throws(PwdirError) -> Void) throws(PwdirError) {
         let folderFD = try openFolder()
         defer { Sys.close(folderFD) }
-        var m = try readManifest().manifest
-        var shards: [ShardReader] = []
-        attempts: for _ in 0..<Self.readAttempts {
-            shards = []
-            for k in 0..<DirectoryManifest.shardCount {
-                guard let s = try ShardReader(k, of: m, in: self, folderFD: folderFD) else {
-                    m = try readManifest().manifest
-                    continue attempts
-                }
-                shards.append(s)
-            }
-            break
-        }
-        guard shards.count == DirectoryManifest.shardCount else {
-            throw .directoryCorrupt(path: path, line: 1, reason: "its shards kept changing while being read; try again")
-        }
+        let shards = try everyShard { (k, m) throws(PwdirError) in try ShardReader(k, of: m, in: self, folderFD: folderFD) }.shards
         let folded = needle.map { $0.map(LoginName.foldASCII) }
         var heap = ShardHeap(shards.filter { !$0.atEnd })
         while let s = heap.first {

@@ -24,62 +24,44 @@ public struct UserdbFolder: Sendable {
     /// The user record of `r`, or nil when it has no uid number (not published).
     public static func userRecord(_ r: UserRecord) -> [UInt8]? {
         guard let uid = r.uidNumber else { return nil }
-        var fields: [(String, String)] = [("userName", json(r.login))]
-        if let name = r.fullName { fields.append(("realName", json(name))) }
+        var fields: [(name: String, value: String)] = [("userName", JSONText.string(r.login))]
+        if let name = r.fullName { fields.append(("realName", JSONText.string(name))) }
         fields += [("uid", String(uid)), ("gid", String(r.gidNumber ?? uid))]
-        if let home = r.homeDirectory { fields.append(("homeDirectory", json(home))) }
-        if let shell = r.loginShell { fields.append(("shell", json(shell))) }
-        fields += [("disposition", json("regular")), ("locked", r.isAdminLocked ? "true" : "false"), ("service", json(service))]
-        return object(fields)
+        if let home = r.homeDirectory { fields.append(("homeDirectory", JSONText.string(home))) }
+        if let shell = r.loginShell { fields.append(("shell", JSONText.string(shell))) }
+        fields += [("disposition", JSONText.string("regular")), ("locked", r.isAdminLocked ? "true" : "false"), ("service", JSONText.string(service))]
+        return Array((JSONText.object(fields) + "\n").utf8)
     }
 
     /// The private group record of `r` (gid equal to its uid), or nil.
     public static func groupRecord(_ r: UserRecord) -> [UInt8]? {
         guard let uid = r.uidNumber, (r.gidNumber ?? uid) == uid else { return nil }
-        return object([("groupName", json(r.login)), ("gid", String(uid)), ("disposition", json("regular")), ("service", json(service))])
-    }
-
-    static func object(_ fields: [(String, String)]) -> [UInt8] {
-        Array(("{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}\n").utf8)
-    }
-
-    /// `s` as a JSON string.
-    static func json(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where u.value < 0x20 || u.value == 0x7F:
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
+        let fields = [("groupName", JSONText.string(r.login)), ("gid", String(uid)), ("disposition", JSONText.string("regular")), ("service", JSONText.string(service))]
+        return Array((JSONText.object(fields) + "\n").utf8)
     }
 
     // MARK: Changes
 
     /// Publishes `r` as it now is (or withdraws it, when it has no uid number), and removes
     /// what `previous` (the record before the change) published that no longer applies.
+    /// Nothing is changed when one of its names is taken (by another service's file, or by
+    /// another account's number).
     public func publish(_ r: UserRecord, previous: UserRecord? = nil) throws(PwdirError) {
         try ensureFolder()
-        var wanted: [String: Entry] = [:]
-        for (name, entry) in Self.entries(of: r) { wanted[name] = entry }
-        var stale = Set(Self.entries(of: previous ?? r).map(\.name)).union(["\(r.login).user", "\(r.login).group"])
-        stale.subtract(wanted.keys)
-        for name in stale.sorted() { try removeIfOurs(name, of: r.login) }
-        for name in Self.ordered(wanted) { if let clash = clash(name, wanted[name]!) { throw clash } }  // nothing half-published
-        for name in Self.ordered(wanted) { try put(name, wanted[name]!) }
+        let wanted = Self.entries(of: r)
+        for (name, entry) in wanted { if let clash = clash(name, entry, found(name)) { throw clash } }
+        let names = Set(wanted.map(\.name))
+        let before = (previous.map(Self.entries(of:)) ?? []).map(\.name) + Self.files(of: r.login)
+        for name in before where !names.contains(name) { try removeIfOurs(name, of: r.login) }
+        for (name, entry) in wanted { try put(name, entry) }
     }
 
-    /// Withdraws everything published for `r` (a removed user).
+    /// Withdraws everything published for `r` (a removed user): its links first, then its files.
     public func withdraw(_ r: UserRecord) throws(PwdirError) {
         guard exists(path) else { return }
-        var names = Set(Self.entries(of: r).map(\.name))
-        names.formUnion(["\(r.login).user", "\(r.login).group"])
-        for name in names.sorted(by: { isLink($0) && !isLink($1) }) { try removeIfOurs(name, of: r.login) }  // links first
+        for name in Self.entries(of: r).filter(\.entry.isLink).map(\.name) + Self.files(of: r.login) {
+            try removeIfOurs(name, of: r.login)
+        }
     }
 
     /// Rewrites the folder from `records`: every published account written (unchanged files
@@ -88,26 +70,21 @@ public struct UserdbFolder: Sendable {
     @discardableResult
     public func sync(_ records: [UserRecord]) throws(PwdirError) -> Int {
         try ensureFolder()
-        var wanted: [String: Entry] = [:]
-        var published = 0
-        for r in records {
-            let entries = Self.entries(of: r)
-            if !entries.isEmpty { published += 1 }
-            for (name, entry) in entries { wanted[name] = entry }
-        }
+        let wanted = records.map(Self.entries(of:))
+        let names = Set(wanted.joined().map(\.name))
         let present: [String]
         do { present = try Sys.listFolder(path) } catch { throw .system(error) }
-        for name in present where wanted[name] == nil && (name.hasSuffix(".user") || name.hasSuffix(".group")) {
+        for name in present where !names.contains(name) && (name.hasSuffix(".user") || name.hasSuffix(".group")) {
             try removeIfOurs(name)
         }
         // Every account that can be written is (at boot a clash must not hide everyone after
         // it); the first problem is reported after.
         var firstProblem: PwdirError?
-        for name in Self.ordered(wanted) {
-            do { try put(name, wanted[name]!) } catch { firstProblem = firstProblem ?? error }
+        for (name, entry) in wanted.joined() {
+            do { try put(name, entry) } catch { firstProblem = firstProblem ?? error }
         }
         if let firstProblem { throw firstProblem }
-        return published
+        return wanted.filter { !$0.isEmpty }.count
     }
 
     // MARK: Files
@@ -119,7 +96,8 @@ public struct UserdbFolder: Sendable {
         var isLink: Bool { if case .link = self { true } else { false } }
     }
 
-    /// The names and contents `r` publishes.
+    /// The names and contents `r` publishes, each file before the link to it (a link is never
+    /// left dangling).
     static func entries(of r: UserRecord) -> [(name: String, entry: Entry)] {
         guard let uid = r.uidNumber, let user = userRecord(r) else { return [] }
         var out: [(String, Entry)] = [("\(r.login).user", .file(user)), ("\(uid).user", .link(to: "\(r.login).user"))]
@@ -129,100 +107,96 @@ public struct UserdbFolder: Sendable {
         return out
     }
 
-    /// Files before the links that point to them (a link is never left dangling).
-    static func ordered(_ wanted: [String: Entry]) -> [String] {
-        wanted.keys.sorted { a, b in
-            let (al, bl) = (wanted[a]!.isLink, wanted[b]!.isLink)
-            return al == bl ? a < b : !al
-        }
+    /// The names of an account's own files.
+    static func files(of login: String) -> [String] { ["\(login).user", "\(login).group"] }
+
+    /// What is at a name now, read once: a regular file's bytes, a link's target, or anything
+    /// else (a folder, a file too large or unsafe to read).
+    enum Found {
+        case file([UInt8])
+        case link(String)
+        case other
     }
 
-    func isLink(_ name: String) -> Bool {
-        guard let st = try? Sys.lstatIfExists(path + "/" + name) else { return false }
-        return (st.st_mode & S_IFMT) == S_IFLNK
+    func found(_ name: String) -> Found? {
+        let p = path + "/" + name
+        guard let st = try? Sys.lstatIfExists(p) else { return nil }
+        switch st.st_mode & S_IFMT {
+        case S_IFLNK: return Sys.readLink(p).map(Found.link) ?? .other
+        case S_IFREG where st.st_size < 65_536: return ((try? FileSafety.read(p)) ?? nil).map(Found.file) ?? .other
+        default: return .other
+        }
     }
 
     func exists(_ p: String) -> Bool { (try? Sys.lstatIfExists(p)) != nil }
 
-    /// Makes the folder (0755, root's) unless it exists; refuses one others may write.
+    /// Makes the folder (0755, root's) unless it exists; refuses one others may write, or on a
+    /// path where others could swap a folder (root writes there by name), checked first.
     func ensureFolder() throws(PwdirError) {
-        do {
-            // first: nobody else can swap a folder on the way to it (root writes there by name)
-            if Sys.effectiveUID == 0 { try FileSafety.checkFoldersOnPath(from: try Sys.realPath(FilePathText.folder(of: path)), naming: path) }
-            _ = try Sys.mkdir(path, 0o755)
-            guard let st = try Sys.lstatIfExists(path), (st.st_mode & S_IFMT) == S_IFDIR else {
-                throw PwdirError.unsafeFile(path: path, reason: "it is not a folder")
-            }
-            if (st.st_mode & 0o022) != 0 || (st.st_uid != 0 && st.st_uid != Sys.effectiveUID) {
-                throw PwdirError.unsafeFile(path: path, reason: "it is not root's or others may write in it; make it root's, mode 755")
-            }
-        } catch let e as PwdirError {
-            throw e
-        } catch let e as SystemError {
-            if e.code == ENOENT { throw .directoryMissing(FilePathText.folder(of: path)) }
-            throw .system(e)
-        } catch {
-            throw .unsafeFile(path: path, reason: "\(error)")
+        let parent = FilePathText.folder(of: path)
+        if Sys.effectiveUID == 0 {
+            let real: String
+            do { real = try Sys.realPath(parent) } catch { throw error.code == ENOENT ? .directoryMissing(parent) : .system(error) }
+            try FileSafety.checkFoldersOnPath(from: real, naming: path)
+        }
+        try FileSafety.makeFolder(path, mode: 0o755)
+        let st: stat?
+        do { st = try Sys.lstatIfExists(path) } catch { throw .system(error) }
+        guard let st, (st.st_mode & S_IFMT) == S_IFDIR else { throw .unsafeFile(path: path, reason: "it is not a folder") }
+        if (st.st_mode & 0o022) != 0 || (st.st_uid != 0 && st.st_uid != Sys.effectiveUID) {
+            throw .unsafeFile(path: path, reason: "it is not root's or others may write in it; make it root's, mode 755")
         }
     }
 
-    /// Whether the entry `name` was written by pwdir: a file with its service mark, or a link
-    /// to such a file (or to nothing any more).
-    func isOurs(_ name: String, followingLink: Bool = true) -> Bool {
-        let p = path + "/" + name
-        guard let st = try? Sys.lstatIfExists(p) else { return false }
-        switch st.st_mode & S_IFMT {
-        case S_IFLNK:
-            // pwdir's links are UID.user -> LOGIN.user (one step, in the folder); a dangling one
-            // of that shape is pwdir's leftover
-            guard followingLink, PosixAccount.isNumeric(String(name.prefix { $0 != "." })), let target = readLink(p), !target.contains("/") else { return false }
-            return exists(path + "/" + target) ? isOurs(target, followingLink: false) : target.hasSuffix(name.hasSuffix(".user") ? ".user" : ".group")
-        case S_IFREG:
-            guard st.st_size < 65_536, let bytes = try? FileSafety.read(p) else { return false }
+    /// Whether what was found at `name` is pwdir's: a file with its service mark, or a link
+    /// `UID.user` -> `LOGIN.user` (one step, in the folder) to such a file or to nothing any more
+    /// (pwdir's leftover).
+    func isOurs(_ name: String, _ found: Found) -> Bool {
+        switch found {
+        case .file(let bytes):
             // JSON as anyone may have written it: whitespace around the colon is allowed
             let compact = String(decoding: bytes.filter { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }, as: UTF8.self)
-            return compact.contains("\"service\":\(Self.json(Self.service))")
-        default:
+            return compact.contains("\"service\":" + JSONText.string(Self.service))
+        case .link(let target):
+            guard PosixAccount.isNumeric(String(name.prefix { $0 != "." })), !target.contains("/") else { return false }
+            guard let pointed = self.found(target) else { return target.hasSuffix(name.hasSuffix(".user") ? ".user" : ".group") }
+            if case .file = pointed { return isOurs(target, pointed) }
+            return false
+        case .other:
             return false
         }
-    }
-
-    func readLink(_ p: String) -> String? {
-        var buf = [CChar](repeating: 0, count: 4096)
-        let n = readlink(p, &buf, buf.count - 1)
-        return n > 0 ? String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
     }
 
     /// Removes `name` if pwdir wrote it (and, given `login`, if it is that account's: a link to
     /// another account's file is left to it).
     func removeIfOurs(_ name: String, of login: String? = nil) throws(PwdirError) {
-        guard isOurs(name) else { return }
-        if let login, isLink(name), let target = readLink(path + "/" + name), target != "\(login).user", target != "\(login).group" { return }
+        guard let f = found(name), isOurs(name, f) else { return }
+        if let login, case .link(let target) = f, !Self.files(of: login).contains(target) { return }
         do { try Sys.unlinkIfExists(path + "/" + name) } catch { throw .system(error) }
     }
 
-    /// Why `entry` cannot be put at `name`: a link there to another account's file still in
-    /// place (two accounts would share the number: another directory writing the same folder,
-    /// or a record edited by hand), or an entry pwdir did not write.
-    func clash(_ name: String, _ entry: Entry) -> PwdirError? {
+    /// Why `entry` cannot be put at `name`, given what was found there: an entry pwdir did not
+    /// write, or a link to another account's file still in place (two accounts would share the
+    /// number: another directory writing the same folder, or a record edited by hand).
+    func clash(_ name: String, _ entry: Entry, _ found: Found?) -> PwdirError? {
+        guard let found else { return nil }
         let p = path + "/" + name
-        guard exists(p) else { return nil }
-        guard isOurs(name) else { return .unsafeFile(path: p, reason: "it was not written by pwdir; remove it or choose another login or uid") }
-        guard case .link(let target) = entry, let current = readLink(p), current != target, exists(path + "/" + current) else { return nil }
+        guard isOurs(name, found) else { return .unsafeFile(path: p, reason: "it was not written by pwdir; remove it or choose another login or uid") }
+        guard case .link(let target) = entry, case .link(let current) = found, current != target, exists(path + "/" + current) else { return nil }
         return .unsafeFile(path: p, reason: "this number is published for '\(current.split(separator: ".").dropLast().joined(separator: "."))' already; give one of the two accounts another number")
     }
 
     /// Writes `entry` at `name` (a temporary name renamed over it), unless it is already so;
-    /// refuses to replace an entry that is not pwdir's.
+    /// refuses to replace what `clash` refuses.
     func put(_ name: String, _ entry: Entry) throws(PwdirError) {
-        let p = path + "/" + name
-        if exists(p) {
-            if let clash = clash(name, entry) { throw clash }
-            switch entry {
-            case .file(let bytes): if (try? FileSafety.read(p)) == bytes { return }
-            case .link(let target): if readLink(p) == target { return }
-            }
+        let now = found(name)
+        if let clash = clash(name, entry, now) { throw clash }
+        switch (entry, now) {
+        case (.file(let bytes), .file(let current)?) where bytes == current: return
+        case (.link(let target), .link(let current)?) where target == current: return
+        default: break
         }
+        let p = path + "/" + name
         let temporary = path + "/.#" + name + ".\(getpid())"
         do throws(SystemError) {
             try Sys.unlinkIfExists(temporary)
@@ -233,7 +207,7 @@ public struct UserdbFolder: Sendable {
                 try Sys.fchmod(fd, temporary, 0o644)
                 try Sys.writeAll(fd, temporary, bytes)
             case .link(let target):
-                guard symlink(target, temporary) == 0 else { throw SystemError("symlink", temporary) }
+                try Sys.symlink(target, temporary)
             }
             try Sys.rename(temporary, p)
         } catch {
