@@ -42,7 +42,8 @@ man: build
 	PWDIR_BIN=$(CURDIR)/$(BUILD) scripts/man.sh $(MANOUT)
 	mandoc -T lint -W warning $(MANOUT)/pwdir.8 $(MANOUT)/pam_pwdir.8 $(MANOUT)/pwdir.conf.5
 
-# libFuzzer targets (Fuzz/) for the directory codec, the settings parser and the tally codec.
+# libFuzzer targets (Fuzz/) for the directory codec and manifest, the settings parser, the tally codec
+# and the second factor's files.
 fuzz: deps
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 

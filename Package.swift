@@ -26,7 +26,11 @@ let package = Package(
         .target(name: "CPwdirPAM", linkerSettings: [.linkedLibrary("pam")]),
         .target(name: "CPwdirQuality", linkerSettings: [.linkedLibrary("pwquality")]),
         .target(name: "CPwdirRuntimeEnv"),
-        .target(name: "PwdirCore", dependencies: ["CPwdirCrypt", "CPwdirSys", "CPwdirQuality"]),
+        // TOTP codes (liboath); the module links it.
+        .target(name: "CPwdirOath", linkerSettings: [.linkedLibrary("oath")]),
+        // The enrolment's QR code (libqrencode): the command only, never the module.
+        .target(name: "CPwdirQR", linkerSettings: [.linkedLibrary("qrencode")]),
+        .target(name: "PwdirCore", dependencies: ["CPwdirCrypt", "CPwdirSys", "CPwdirQuality", "CPwdirOath"]),
         .target(
             name: "PamPwdir",
             dependencies: ["PwdirCore", "CPwdirPAM", "CPwdirRuntimeEnv"],
@@ -52,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "pwdir",
             dependencies: [
-                "PwdirCore", "PwdirMail",
+                "PwdirCore", "PwdirMail", "CPwdirQR",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // Its own runtime too: a host running pwdir needs no Swift toolchain (make install, the .deb).

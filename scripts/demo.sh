@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The admin story, end to end, in a scratch folder: an administrator sets a temporary
-# password, the employee logs in with it, is forced to choose their own, and logs in with it.
+# password, the employee logs in with it, is forced to choose their own, and logs in with it;
+# then a second factor (TOTP): enrolment with a QR code, a login with the code, a replay refused.
 # The module is loaded by pamtester through pam_wrapper: nothing under /etc is touched.
 set -euo pipefail
 
@@ -72,6 +73,22 @@ step "The administrator reactivates it; the right password works again"
 "$bin/pwdir" unlock ana
 expect_ok pam ana authenticate <<<"$new"
 
+step "A second factor: the administrator enrols Ana (the URI and a QR code her phone scans)"
+printf 'totp = optional\ntotp_issuer = pwdir-demo\n' >> "$PWDIR_CONFIG"
+enrol=$("$bin/pwdir" totp enroll ana)
+echo "$enrol" | grep -v '^key: '  # the key as text too, for apps that take it typed
+key=$(echo "$enrol" | sed -n 's/^key: //p')
+
+step "Ana logs in: her password, then the code her authenticator shows (here: oathtool's)"
+code=$(oathtool --totp -b - <<<"$key")
+expect_ok pam ana authenticate <<<"$new
+$code"
+
+step "The same code a second time is refused (each code works once), even with the right password"
+expect_fail pam ana authenticate <<<"$new
+$code"
+"$bin/pwdir" totp show ana
+
 step "Where Ana is: users names 256 shard files; hers holds her line (a hash, never a password)"
 head -3 "$scratch/users"; echo "..."
 for name in $(sed -n '3,258p' "$scratch/users"); do grep -q '^uid=ana' "$scratch/users.d/$name" && shard=$name; done
@@ -87,5 +104,5 @@ head -2 "$scratch/old/users"
 old migrate
 old user show bo | head -2
 
-step "Done: admin-set password -> forced change at first login -> the user's own password works"
+step "Done: admin-set password -> forced change at first login -> the user's own password works -> and a second factor"
 "$bin/pwdir" user list

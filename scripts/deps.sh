@@ -18,11 +18,15 @@ runtime=(
   libcrypt1         # libxcrypt: yescrypt
   libpwquality1     # password quality checks
   cracklib-runtime  # libcrack's dictionary (/var/cache/cracklib), used by dictcheck
+  liboath0          # liboath: TOTP codes (RFC 6238) for the second factor
+  libqrencode4      # the enrolment's QR code, drawn by the command
 )
 build=(
   libpam0g-dev      # PAM headers
   libcrypt-dev      # crypt.h
   libpwquality-dev  # pwquality.h
+  liboath-dev       # liboath/oath.h
+  libqrencode-dev   # qrencode.h
   gcc libc6-dev     # the C shims, the test programs
   libstdc++-12-dev  # the Swift runtime linked into the module, the helper and the command
   binutils          # nm, readelf, strip
@@ -45,6 +49,8 @@ test=(
   openssh-client    # e2e: ssh, scp
   faketime          # e2e clock jumps (libfaketime)
   openssl           # e2e: shadow hashes for the test users of the PAM-stack tests
+  oathtool          # e2e: TOTP codes from an implementation that is not ours
+  zbar-tools        # e2e: the enrolment's QR code decoded back (zbarimg)
 )
 
 case "${1:-test}" in

@@ -18,8 +18,8 @@ out=$root/.build-fuzz
 seconds=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(directory settings tally manifest)
-case "$seconds" in '' | *[!0-9]*) echo "usage: $0 [SECONDS] [directory|settings|tally|manifest ...]" >&2; exit 64 ;; esac
+[ ${#targets[@]} -gt 0 ] || targets=(directory settings tally manifest totp)
+case "$seconds" in '' | *[!0-9]*) echo "usage: $0 [SECONDS] [directory|settings|tally|manifest|totp ...]" >&2; exit 64 ;; esac
 
 export PATH=$PATH:/opt/swift/usr/bin
 swiftc=$(command -v swiftc) || { echo "fuzz: swiftc not found" >&2; exit 1; }
@@ -36,13 +36,14 @@ source_of() {
     settings) echo Fuzz/SettingsFuzz.swift ;;
     tally) echo Fuzz/TallyCodecFuzz.swift ;;
     manifest) echo Fuzz/ManifestFuzz.swift ;;
-    *) echo "fuzz: unknown target '$1' (directory, settings, tally, manifest)" >&2; exit 64 ;;
+    totp) echo Fuzz/TotpCodecFuzz.swift ;;
+    *) echo "fuzz: unknown target '$1' (directory, settings, tally, manifest, totp)" >&2; exit 64 ;;
   esac
 }
 for t in "${targets[@]}"; do source_of "$t" >/dev/null; done
 
 # PwdirCore and the C shims it imports, instrumented once for all targets.
-shims=(CPwdirCrypt CPwdirSys CPwdirQuality)
+shims=(CPwdirCrypt CPwdirSys CPwdirQuality CPwdirOath)
 mkdir -p "$out/core" "$out/modules" "$out/bin" "$out/logs"
 core=$out/core/PwdirCore.o
 if [ ! -e "$core" ] || [ -n "$(find Sources/PwdirCore "${shims[@]/#/Sources/}" -newer "$core" -print -quit)" ]; then
@@ -76,7 +77,7 @@ for t in "${targets[@]}"; do
     # The linker's thousands of warnings about the sanitizer runtime go to the log only.
     run "$swiftc" -swift-version 6 -O -g -parse-as-library -sanitize=fuzzer,address \
       -I "$out/core" -I "$out/modules" "$src" "$core" "${shim_objects[@]}" \
-      -lcrypt -lpwquality -o "$bin.tmp" >"$out/logs/link-$t.log" 2>&1 \
+      -lcrypt -lpwquality -loath -o "$bin.tmp" >"$out/logs/link-$t.log" 2>&1 \
       || { grep -v ': warning: ' "$out/logs/link-$t.log" | tail -n 40 >&2; exit 1; }
     mv "$bin.tmp" "$bin"
   fi

@@ -5,7 +5,7 @@ import PwdirCore
 /// The mails pwdir sends, in English and French, rendered with swift-mustache. An administrator
 /// overrides one with a file `templates_dir/NAME.LANG.mustache`: a first line `Subject: …`, an
 /// empty line, then the body. Placeholders: {{login}}, {{full_name}}, {{password}}, {{code}},
-/// {{host}}, {{expires}}, and the section {{#must_change}}…{{/must_change}}.
+/// {{host}}, {{expires}}, {{uri}}, {{secret}}, {{issuer}}, and the section {{#must_change}}…{{/must_change}}.
 public enum MailTemplate: String, CaseIterable, Sendable {
     /// The welcome kit: login and temporary password.
     case credentials
@@ -13,6 +13,8 @@ public enum MailTemplate: String, CaseIterable, Sendable {
     case recoveryCode = "recovery-code"
     /// Notice after a password was changed by recovery.
     case passwordChanged = "password-changed"
+    /// A second factor's key, for an authenticator app.
+    case totpEnrolment = "totp-enrolment"
 }
 
 public struct RenderedMail: Sendable {
@@ -146,6 +148,45 @@ public struct MailTemplates: Sendable {
 
             Le mot de passe du compte {{login}} sur {{host}} a été changé avec un code de récupération.
             Si ce n'était pas vous, prévenez immédiatement votre administrateur.
+            """,
+        ],
+        .totpEnrolment: [
+            .en: """
+            Subject: Your second factor for {{host}}
+
+            Hello {{full_name}},
+
+            Logging in to {{host}} as {{login}} now takes a verification code from an
+            authenticator app as well as your password. Add this account to the app: open
+            this link on your phone, or choose "enter a setup key" and type the key.
+
+                {{uri}}
+
+                Account: {{issuer}}:{{login}}
+                Key:     {{secret}}
+                Type:    time-based, 6 digits, every 30 seconds
+
+            Then delete this message: whoever has the key can make your codes.
+            If you did not expect this message, tell your administrator.
+            """,
+            .fr: """
+            Subject: Votre second facteur pour {{host}}
+
+            Bonjour {{full_name}},
+
+            Pour vous connecter à {{host}} en tant que {{login}}, il faut désormais un code de
+            vérification donné par une application d'authentification, en plus de votre mot de
+            passe. Ajoutez ce compte à l'application : ouvrez ce lien sur votre téléphone, ou
+            choisissez « saisir une clé » et tapez la clé.
+
+                {{uri}}
+
+                Compte : {{issuer}}:{{login}}
+                Clé :    {{secret}}
+                Type :   basé sur le temps, 6 chiffres, toutes les 30 secondes
+
+            Supprimez ensuite ce message : qui possède la clé peut produire vos codes.
+            Si vous n'attendiez pas ce message, prévenez votre administrateur.
             """,
         ],
     ]

@@ -6,9 +6,13 @@ enum Action: String {
     case show = "user show", list = "user list", find = "user find"
     case passwd, lock, unlock, sendCredentials = "send-credentials", importFile = "import"
     case recover, log, migrate, userdbSync = "userdb sync"
+    case totpEnroll = "totp enroll", totpShow = "totp show", totpRemove = "totp remove", totpRecoveryCodes = "totp recovery-codes"
 
     /// What a manager may do, to the users they manage (not admins, not themselves).
-    static let managerActions: [Action] = [.show, .list, .find, .passwd, .sendCredentials, .lock, .unlock, .recover]
+    static let managerActions: [Action] = [
+        .show, .list, .find, .passwd, .sendCredentials, .lock, .unlock, .recover,
+        .totpEnroll, .totpShow, .totpRemove, .totpRecoveryCodes,
+    ]
 }
 
 /// The roles: an admin may do everything, a manager acts only on the users whose manager they

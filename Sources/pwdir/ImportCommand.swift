@@ -27,6 +27,7 @@ struct ImportCommand: ParsableCommand {
         var added: [String] = [], modified: [String] = []
         let (update, file, now) = (self.update, self.file, c.now)
         let tallied = c.store.loginsWithTallies()  // nil: ask for every login
+        let secondFactors = c.store.loginsWithSecondFactors()
         // uid numbers for new accounts (and the columns' values checked), when accounts are
         // published or numbers given; chosen under the writers' lock, from the records it holds
         let numbered = c.userdb != nil || rows.first.map({ $0.columns["uid_number"] != nil }) == true
@@ -48,6 +49,8 @@ struct ImportCommand: ParsableCommand {
                                                        if isNew { _ = try request.assign(to: &record, ids: &ids!, settings: settings) }
                                                        else if !request.isEmpty { try request.apply(to: &record, ids: &ids!, settings: settings) }
                                                    })
+                // A second factor left under a new login (a removal cut short) is not the new account's.
+                for login in added where secondFactors.contains(login) { _ = try c.store.removeSecondFactor(login) }
                 UntilExit.keep(records)
                 if c.userdb != nil {
                     let changed = Set(added).union(modified), wasModified = Set(modified)

@@ -234,3 +234,30 @@ final class SettingsTests: XCTestCase {
         XCTAssertEqual(caught { () throws(PwdirError) in try Settings.load(path: real) }, .settings(path: real, line: 0, reason: "not valid UTF-8"))
     }
 }
+
+/// The second factor's settings.
+final class TotpSettingsTests: XCTestCase {
+    func testDefaultsAndValues() throws {
+        let d = Settings()
+        XCTAssertEqual(d.totp, .off)
+        XCTAssertEqual(d.totpWindow, 1)
+        XCTAssertEqual(d.totpIssuer, Settings.hostName())
+        let (s, warnings) = try Settings.parse("totp = required\ntotp_window = 0\ntotp_issuer = Example Corp\n")
+        XCTAssertEqual(warnings, [])
+        XCTAssertEqual(s.totp, .required)
+        XCTAssertEqual(s.totpWindow, 0)
+        XCTAssertEqual(s.totpIssuer, "Example Corp")
+        XCTAssertEqual(try Settings.parse("totp = optional\ntotp_window = 10\n").0.totp, .optional)
+    }
+
+    func testBadValuesAreRefusedWithTheirLine() {
+        for (text, reason) in [("totp = yes", "off, optional or required"), ("totp = Required", "off, optional or required"),
+                               ("totp_window = 11", "0 to 10"), ("totp_window = -1", "0 to 10"),
+                               ("totp_issuer = a:b", "without ':'"), ("totp_issuer = ", "1 to 64")] {
+            let error = caught { () throws(PwdirError) in try Settings.parse("deny = 3\n" + text + "\n") }
+            guard case let .settings(_, line, why)? = error else { return XCTFail("\(text) accepted") }
+            XCTAssertEqual(line, 2, text)
+            XCTAssertTrue(why.contains(reason), "\(text): \(why)")
+        }
+    }
+}

@@ -8,6 +8,8 @@ final class MailTemplatesTests: XCTestCase {
     let values: [String: Any] = [
         "login": "zoe", "full_name": "Zoé Étienne", "password": "Xy7Kp9Qr2Ab4", "code": "483920",
         "host": "vm.example", "expires": "2026-11-21 18:20 UTC", "must_change": true,
+        "uri": "otpauth://totp/vm.example:zoe?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=vm.example&digits=6&period=30",
+        "secret": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "issuer": "vm.example",
     ]
 
     /// Every built-in mail in every language: a one-line subject, a body, every placeholder filled.
@@ -35,6 +37,10 @@ final class MailTemplatesTests: XCTestCase {
                     XCTAssertTrue(mail.body.contains("483920"), what)
                     XCTAssertTrue(mail.body.contains("2026-11-21 18:20 UTC"), what)
                 case .passwordChanged:
+                    XCTAssertFalse(mail.body.contains("Xy7Kp9Qr2Ab4"), "\(what) must not carry a password")
+                case .totpEnrolment:
+                    XCTAssertTrue(mail.body.contains("\n    otpauth://totp/vm.example:zoe?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=vm.example&digits=6&period=30\n"), what)
+                    XCTAssertTrue(mail.body.contains("vm.example:zoe"), what)
                     XCTAssertFalse(mail.body.contains("Xy7Kp9Qr2Ab4"), "\(what) must not carry a password")
                 }
             }

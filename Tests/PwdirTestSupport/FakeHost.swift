@@ -13,6 +13,8 @@ public final class FakeHost: ModuleHost {
     public var authenticatedUser: String?
     public var callerIsRoot = false
     public var service = "fake"
+    /// Called at each prompt, before it is answered (what another process sees meanwhile).
+    public var whilePrompted: ((String) -> Void)?
     private var data: [String: [UInt8]] = [:]
     private let file: StaticString
     private let line: UInt
@@ -37,6 +39,7 @@ public final class FakeHost: ModuleHost {
             XCTFail("unexpected prompt '\(prompt)'", file: file, line: line)
             return nil
         }
+        whilePrompted?(prompt)
         let step = script.removeFirst()
         XCTAssertEqual(prompt, step.prompt, file: file, line: line)
         return step.answer.map { SecretBytes(Array($0.utf8)) }

@@ -393,7 +393,8 @@ class Conversation:
     answer is typed once its prompt is shown (libpam's text conversation drops what was typed
     before the prompt)."""
 
-    PROMPTS = ["Password: ", "Recovery code: ", "New password: ", "Retype new password: ", "Current password: "]
+    PROMPTS = ["Password: ", "Recovery code: ", "Verification code: ", "New password: ", "Retype new password: ",
+               "Current password: "]
 
     def __init__(self, argv, env):
         self.argv = argv

@@ -442,10 +442,11 @@ FILL = ('dd if=/dev/zero of="$1/fill" bs=4k 2>/dev/null; i=0; while touch "$1/in
         'do i=$((i+1)); done; stat -f -c "%a %f %d" "$1"')
 
 
-def full_disk_world(world, private_mounts, *users, without_tally=()):
+def full_disk_world(world, private_mounts, *users, without_tally=(), before_fill=None):
     """The world's directory on a 256 KiB tmpfs with 32 inodes, in a private mount namespace:
     init, USERS with passwords (deny = 3), the decoy tally and those of WITHOUT_TALLY removed,
-    then the filesystem filled (blocks, then inodes). Returns the namespace."""
+    BEFORE_FILL(namespace) if given, then the filesystem filled (blocks, then inodes). Returns
+    the namespace."""
     full = world.path("full")
     full.mkdir()
     namespace = private_mounts('mount -t tmpfs -o size=256k,nr_inodes=32,mode=0700 pwdir-full "$1"', full)
@@ -458,6 +459,8 @@ def full_disk_world(world, private_mounts, *users, without_tally=()):
         assert namespace.run([world.binaries.pwdir, "passwd", user, "--stdin", "--no-force-change"], world.env,
                              stdin=password + "\n").ok
     assert namespace.run(["rm", *(full / "users.tally" / name for name in (".decoy", *without_tally))], world.env).ok
+    if before_fill is not None:
+        before_fill(namespace)
     filled = namespace.run(["sh", "-c", FILL, "sh", full], world.env)
     assert filled.out.split() == ["0", "0", "0"], "the filesystem is not full (free blocks, inodes): %s" % filled.out
     # the stack a host uses (README), with pam_permit standing in for pam_unix below it

@@ -35,6 +35,15 @@ def test_module_links_no_swift_runtime(world):
     assert "not found" not in libraries, "the module has unresolved libraries"
 
 
+def test_module_links_liboath_and_not_the_qr_library(world):
+    """The second factor's codes come from liboath, linked into the module; the QR code library
+    (libqrencode) is the command's alone and never loaded into sshd or login."""
+    module = tool(world, "ldd", world.binaries.module)
+    assert re.search(r"liboath\.so", module), "the module does not link liboath:\n%s" % module
+    assert "libqrencode" not in module, "the module links libqrencode:\n%s" % module
+    assert re.search(r"libqrencode\.so", tool(world, "ldd", world.binaries.pwdir)), "pwdir does not link libqrencode"
+
+
 def test_module_is_never_unloaded(world):
     """The module is marked NODELETE (-z nodelete): a host's dlclose never unloads its runtime."""
     assert re.search(r"FLAGS_1.*NODELETE", tool(world, "readelf", "-d", world.binaries.module)), \

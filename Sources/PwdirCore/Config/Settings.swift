@@ -48,6 +48,13 @@ public struct Settings: Equatable, Sendable {
     public var homeBase = "/home"
     /// A new account's shell unless one is given.
     public var defaultShell = "/bin/bash"
+    /// The second factor at the module's prompt: off (never asked), optional (asked of users who
+    /// have one), required (a user without one cannot log in).
+    public var totp = TotpPolicy.off
+    /// Steps of 30 s either side of now whose codes are accepted (clock drift, slow typing).
+    public var totpWindow = 1
+    /// The issuer an authenticator app shows beside the login (default: the host name).
+    public var totpIssuer = Settings.hostName()
 
     /// libpwquality options from pwdir.conf, "key=value" as pwquality.conf writes them
     /// (minlen is added from `minlen`).
@@ -65,7 +72,7 @@ public struct Settings: Equatable, Sendable {
     public static let knownKeys: Set<String> = Set([
         "deny", "unlock_time", "fail_interval", "yescrypt_cost", "minlen", "remember",
         "recovery_ttl", "sendmail", "mail_from", "generate_bits", "maxage", "warnage", "temp_ttl", "templates_dir", "lang", "mail_timeout", "audit_log", "recovery", "recovery_interval",
-        "userdb_dir", "uid_min", "uid_max", "home_base", "default_shell",
+        "userdb_dir", "uid_min", "uid_max", "home_base", "default_shell", "totp", "totp_window", "totp_issuer",
     ]).union(qualityKeys)
 
     /// Parses settings text. Malformed lines and bad values are errors naming the line; unknown
@@ -109,6 +116,15 @@ public struct Settings: Equatable, Sendable {
             case "temp_ttl": s.tempTTL = try int(0...(365 * 86400))
             case "mail_timeout": s.mailTimeout = Int(try int(1...600))
             case "recovery_interval": s.recoveryInterval = try int(0...86400)
+            case "totp":
+                guard let policy = TotpPolicy(rawValue: value) else { throw fail("totp must be off, optional or required, not '\(PwdirError.printable(value))'") }
+                s.totp = policy
+            case "totp_window": s.totpWindow = Int(try int(0...Int64(Totp.maxWindow)))
+            case "totp_issuer":
+                guard !value.isEmpty, value.utf8.count <= 64, !value.contains(":"), value.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) else {
+                    throw fail("totp_issuer must be 1 to 64 printable characters without ':', not '\(PwdirError.printable(value))'")
+                }
+                s.totpIssuer = value
             case "recovery":
                 switch value.lowercased() {
                 case "yes", "true", "1": s.recovery = true
@@ -175,6 +191,11 @@ public struct Settings: Equatable, Sendable {
 
     /// gethostname(2): no DNS lookup.
     public static func hostName() -> String { Sys.hostName() }
+}
+
+/// `totp` in pwdir.conf.
+public enum TotpPolicy: String, Sendable, Equatable {
+    case off, optional, required
 }
 
 extension StringProtocol {

@@ -71,6 +71,8 @@ public enum CheckerService {
         let host = CheckerHost(service: request.service, token: password)
         var options = ModuleOptions()
         options.useFirstPass = true
+        // No conversation here: a user with a second factor types the code after the password.
+        options.codeInPassword = true
         options.silent = request.silent
         options.debug = request.debug
         let logic = ModuleLogic(options: options, host: host, clock: { systemNow() })

@@ -39,15 +39,98 @@ extension ModuleLogic {
 
     /// One password check; maps the store's outcome to a result, a log line, an audit line and
     /// what the user is told.
-    public func check(_ user: String, _ password: SecretBytes, settings: Settings) -> ModuleResult {
-        if withoutRoot { return askChecker("auth", user, password: password) }
-        let outcome = store.authenticate(user, password: password, settings: settings, now: now)
+    /// With a second factor (`totp` not off and the user enrolled), the code is asked after the
+    /// password whatever the password's verdict, and the login is counted once, after the code:
+    /// nothing (prompts, words, results, failures counted, work done) tells a right password
+    /// from a wrong one until both are right.
+    public func check(_ user: String, _ typed: SecretBytes, settings: Settings) -> ModuleResult {
+        if withoutRoot { return askChecker("auth", user, password: typed) }
+        let enrolled = settings.totp != .off && store.hasSecondFactor(user)
+        let deferred = enrolled || settings.totp == .required
+        var password = typed
+        var code: SecretBytes?
+        if settings.totp != .off && options.codeInPassword, let (p, c) = Self.splitCode(typed) {
+            (password, code) = (p, c)
+            if enrolled { host.authToken = p }  // the modules below see the password alone
+        }
+        if !enrolled { password = typed }
+        let outcome = store.authenticate(user, password: password, settings: settings, now: now, settling: deferred ? .deferred : .login)
+        // The password's verdict, when it is left to the code's step.
+        var matched: Bool?
+        if deferred {
+            switch outcome {
+            case .success: matched = true
+            case .wrongPassword, .noPassword: matched = false
+            default: matched = nil
+            }
+        }
+        if let matched {
+            if enrolled { return secondFactor(user, code: code, passwordMatched: matched, noPassword: outcome == .noPassword(lock: nil), settings: settings) }
+            // totp = required and none: the same refusal whatever the password, nothing counted.
+            host.log(.notice, "authentication refused for \(user): totp = required and the account has no second factor")
+            audit(settings, "login", target: user, result: "refused", detail: "no second factor (totp = required)")
+            host.tell(Self.secondFactorRequiredMessage, isError: true)
+            return .permissionDenied
+        }
+        if settings.totp != .off && outcome == .unknownUser {
+            // A name that is not an account is asked the code too, and costs the same work.
+            let answer = code ?? host.askSecret(Self.verificationPrompt) ?? SecretBytes([])
+            _ = store.verifySecondFactor(user, code: answer, passwordMatched: false, settings: settings, now: now)
+        }
+        return result(of: outcome, user: user, settings: settings)
+    }
+
+    /// The code of a user with a second factor (given after the password, else asked), checked
+    /// and counted with the password's verdict as one login.
+    func secondFactor(_ user: String, code: SecretBytes?, passwordMatched: Bool, noPassword: Bool, settings: Settings) -> ModuleResult {
+        let typed = code ?? host.askSecret(Self.verificationPrompt)
+        // No answer (a hang-up, a client that cannot ask) is a wrong code: counted the same.
+        let outcome = store.verifySecondFactor(user, code: typed ?? SecretBytes([]), passwordMatched: passwordMatched, settings: settings, now: now)
+        switch outcome {
+        case let .success(record, left):
+            if let left {
+                host.log(.notice, "\(user) logged in with a recovery code of their second factor (\(left) left)")
+                audit(settings, "totp recovery code", target: user, result: "ok", detail: "used at login, \(left) left")
+                if !options.silent { host.tell(Self.recoveryCodesLeftMessage(left), isError: left < 3) }
+            }
+            return succeeded(user, record)
+        case let .wrongCode(lock, replay):
+            let why = !passwordMatched ? (noPassword ? "no password set" : "wrong password")
+                : typed == nil ? "no verification code given" : replay ? "verification code already used" : "wrong verification code"
+            host.log(.notice, "authentication failure for \(user)" + (why == "wrong password" ? "" : ": \(why)"))
+            audit(settings, "login", target: user, result: "failed", detail: why)
+            if let lock { recordLock(user, lock, settings: settings) }
+            return typed == nil ? .conversationError : .authError
+        case .notEnrolled:
+            // Removed while the user typed: the password alone was not asked for.
+            host.log(.notice, "authentication failure for \(user): the second factor was removed during the login")
+            return .authError
+        case let .refused(outcome):
+            return result(of: outcome, user: user, settings: settings)
+        }
+    }
+
+    /// Splits `password` + six digits; nil when the answer does not end with them.
+    static func splitCode(_ typed: SecretBytes) -> (SecretBytes, SecretBytes)? {
+        typed.withBytes { b -> (SecretBytes, SecretBytes)? in
+            guard b.count > Totp.digits, b.suffix(Totp.digits).allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+            let cut = b.count - Totp.digits
+            return (SecretBytes(copying: b.baseAddress, count: cut), SecretBytes(copying: b.baseAddress! + cut, count: Totp.digits))
+        }
+    }
+
+    func succeeded(_ user: String, _ record: UserRecord) -> ModuleResult {
+        host.authenticatedUser = user
+        keepForAccountCheck(record)
+        if options.debug { host.log(.debug, "authenticated \(user)") }
+        return .success
+    }
+
+    /// A check that did not succeed: the result, a log line, an audit line and what the user is told.
+    func result(of outcome: AuthenticationOutcome, user: String, settings: Settings) -> ModuleResult {
         switch outcome {
         case let .success(record):
-            host.authenticatedUser = user
-            keepForAccountCheck(record)
-            if options.debug { host.log(.debug, "authenticated \(user)") }
-            return .success
+            return succeeded(user, record)
         case let .wrongPassword(lock), let .noPassword(lock):
             let why = outcome == .wrongPassword(lock: lock) ? "wrong password" : "no password set"
             host.log(.notice, "authentication failure for \(user)" + (why == "wrong password" ? "" : ": \(why)"))

@@ -11,12 +11,19 @@ extension ModuleLogic {
     public static let badCodeMessage = "The recovery code is wrong, used up or expired; your password was not changed."
     public static let recoveryAbandonedMessage = "No code typed: your password was not changed."
     public static let mismatchMessage = "Sorry, the passwords do not match; your password was not changed."
+    public static let secondFactorRequiredMessage = "This account needs a second factor (an authenticator app) and has none yet. Ask your administrator to enrol you."
+    public static let verificationPrompt = "Verification code: "
+    public static let recoveryNeedsSecondFactorMessage = "The verification code is wrong or was already used; your password was not changed. Lost your authenticator and its recovery codes? Ask your administrator."
     public static let wrongCurrentMessage = "The current password is wrong; your password was not changed."
 
     /// What a user is told about a lock; with `until`, when it lifts.
     public static func lockedMessage(until: Int64?) -> String {
         guard let until else { return lockedMessage }
         return "This account is locked after too many failed logins until \(GeneralizedTime.readable(until)). Contact your administrator to unlock it sooner."
+    }
+
+    public static func recoveryCodesLeftMessage(_ left: Int) -> String {
+        "You logged in with a recovery code: \(left) left" + (left < 3 ? ". Ask your administrator for new ones (pwdir totp recovery-codes)." : ".")
     }
 
     public static func expiresSoonMessage(days: Int64) -> String {

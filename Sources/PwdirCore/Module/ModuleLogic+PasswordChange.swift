@@ -128,7 +128,9 @@ extension ModuleLogic {
 
     /// The current password, checked (and counted) like a login.
     private func verifyCurrent(_ user: String, _ current: SecretBytes, settings: Settings) -> ModuleResult {
-        let outcome = store.authenticate(user, password: current, settings: settings, now: now)
+        // The password alone is not a whole login for a user with a second factor: it clears no failures.
+        let enrolled = settings.totp != .off && store.hasSecondFactor(user)
+        let outcome = store.authenticate(user, password: current, settings: settings, now: now, settling: enrolled ? .keepingFailures : .login)
         switch outcome {
         case .success:
             host.oldAuthToken = current

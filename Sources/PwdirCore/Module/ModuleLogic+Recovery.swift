@@ -33,6 +33,24 @@ extension ModuleLogic {
             return unavailable(error, user: user)
         }
 
+        // The mailbox alone does not replace a second factor: its code (or one of its recovery
+        // codes) is asked too.
+        if settings.totp != .off && store.hasSecondFactor(user) {
+            guard let typed = host.askSecret(Self.verificationPrompt) else {
+                store.releaseRecoveryClaim(user, claim: claim)
+                return .conversationError
+            }
+            let second = store.verifySecondFactor(user, code: typed, passwordMatched: true, settings: settings, now: now)
+            guard case .success = second else {
+                store.releaseRecoveryClaim(user, claim: claim)
+                host.log(.notice, "recovery refused for \(user): wrong, used or unchecked verification code")
+                audit(settings, "recovery code", target: user, result: "refused", detail: "second factor not given")
+                if case let .wrongCode(lock?, _) = second { recordLock(user, lock, settings: settings) }
+                host.tell(Self.recoveryNeedsSecondFactorMessage, isError: true)
+                return .authError
+            }
+        }
+
         guard let first = host.askSecret("New password: "), let second = host.askSecret("Retype new password: ") else {
             store.releaseRecoveryClaim(user, claim: claim)
             return .conversationError
@@ -63,6 +81,11 @@ extension ModuleLogic {
         host.log(.notice, "password of \(user) changed with a recovery code")
         audit(settings, "recovery code", target: user, result: "ok", detail: "used: password changed", id: id)
         runHelper("recovery-notice", user)
+        if settings.totp == .required && !store.hasSecondFactor(user) {
+            host.log(.notice, "authentication refused for \(user) after the recovery: totp = required and the account has no second factor")
+            host.tell(Self.secondFactorRequiredMessage, isError: true)
+            return .permissionDenied
+        }
         host.authToken = first
         host.authenticatedUser = user
         return .success

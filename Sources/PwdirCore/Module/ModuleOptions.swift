@@ -8,6 +8,9 @@ public struct ModuleOptions: Equatable, Sendable {
     public var tryFirstPass = false
     public var useAuthtok = false
     public var silent = false
+    /// For clients with a single prompt: a user with a second factor types the six-digit code
+    /// right after the password, in one answer.
+    public var codeInPassword = false
     /// The `pwdir` binary the module runs for mail (recovery codes and notices); nil: the
     /// installed one (`Paths.installedHelper`).
     public var helper: String?
@@ -28,6 +31,7 @@ public struct ModuleOptions: Equatable, Sendable {
             case "try_first_pass": o.tryFirstPass = true
             case "use_authtok": o.useAuthtok = true
             case "silent": o.silent = true
+            case "code_in_password": o.codeInPassword = true
             default:
                 if let v = value(a, "db") { o.db = v }
                 else if let v = value(a, "config") { o.config = v }

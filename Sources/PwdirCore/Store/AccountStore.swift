@@ -26,7 +26,15 @@ public protocol AccountStore: AnyObject {
 
     /// Checks `password` for `login` and counts the attempt: one yescrypt hash whatever the
     /// case (unknown, locked and wrong cost the same), never under a lock.
-    func authenticate(_ login: String, password: SecretBytes, settings: Settings, now: Int64) -> AuthenticationOutcome
+    /// `settling` says what the verdict does to the account's failures (see `PasswordSettlement`).
+    func authenticate(_ login: String, password: SecretBytes, settings: Settings, now: Int64, settling: PasswordSettlement) -> AuthenticationOutcome
+    /// The second step of a login with a second factor: checks a TOTP code (six digits) or one
+    /// of the second factor's recovery codes, and settles the whole login as one attempt —
+    /// a success only when `passwordMatched` too, else one failure — so a wrong password and a
+    /// wrong code cost and count the same. An accepted code is recorded as used in the same
+    /// locked step that checked it: a TOTP step is never accepted twice, a recovery code is
+    /// spent. A name that is not an account costs the same work, on the decoy.
+    func verifySecondFactor(_ login: String, code: SecretBytes, passwordMatched: Bool, settings: Settings, now: Int64) -> SecondFactorOutcome
     /// Checks a typed recovery code like a password (one hash, counted); a code that checks out
     /// is claimed by this session until `finishRecovery`.
     func claimRecoveryCode(_ login: String, code: SecretBytes, settings: Settings, now: Int64) -> RecoveryClaimOutcome
@@ -67,8 +75,60 @@ public protocol AccountStore: AnyObject {
     /// one step that cannot be left half done.
     @discardableResult
     func unlock(_ login: String, settings: Settings, now: Int64) throws(PwdirError) -> UnlockReport
-    /// Removes an account and its tally.
+    /// Removes an account, its tally and its second factor.
     func remove(_ login: String) throws(PwdirError)
+
+    // MARK: Second factor
+
+    /// True when the account has a second factor (or whether it has cannot be told: the login
+    /// then fails closed at the code).
+    func hasSecondFactor(_ login: String) -> Bool
+    /// The logins that have a second factor (listed once: a batch of new accounts checks none
+    /// is left under their logins).
+    func loginsWithSecondFactors() -> Set<String>
+    /// The account's second factor (nil: none), with its state.
+    func secondFactor(_ login: String) throws(PwdirError) -> SecondFactorSummary?
+    /// Gives the account a second factor with this key; `.invalidValue` when it has one.
+    func enrolSecondFactor(_ login: String, key: SecretBytes, now: Int64) throws(PwdirError)
+    /// Replaces the recovery codes of the account's second factor (yescrypt hashes, each with
+    /// its tag); every earlier code stops working.
+    func setSecondFactorRecoveryCodes(_ login: String, _ codes: [TotpRecoveryCode]) throws(PwdirError)
+    /// Removes the account's second factor; false when it had none.
+    func removeSecondFactor(_ login: String) throws(PwdirError) -> Bool
+}
+
+/// What a second factor looks like from outside: never its key or hashes.
+public struct SecondFactorSummary: Equatable, Sendable {
+    public var created: Int64
+    /// When a code was last accepted (nil: never).
+    public var lastUsed: Int64?
+    public var recoveryCodesLeft: Int
+    public var recoveryCodes: Int
+}
+
+/// What a password's verdict does to the account's failures.
+public enum PasswordSettlement: Equatable, Sendable {
+    /// A login: a wrong password is a failure, a right one clears the failures.
+    case login
+    /// A wrong password is a failure; a right one clears nothing (a user with a second factor
+    /// changing their password: the password alone is not a whole login).
+    case keepingFailures
+    /// Neither verdict is settled: `verifySecondFactor` counts the login once, after the code.
+    case deferred
+}
+
+/// What checking a second-factor code came to.
+public enum SecondFactorOutcome: Equatable, Sendable {
+    /// The password and the code were right, and the code is recorded; `recoveryCodesLeft` when
+    /// it was a recovery code.
+    case success(UserRecord, recoveryCodesLeft: Int?)
+    /// The password or the code was wrong (`replay`: the password was right and the code one
+    /// already used), counted as one failed login; `lock` when this failure locked the account.
+    case wrongCode(lock: NewLock?, replay: Bool)
+    case notEnrolled
+    /// Refused before the code mattered, or it could not be checked or recorded (a full disk):
+    /// as a password check would be.
+    case refused(AuthenticationOutcome)
 }
 
 /// A tally as a store read it.
@@ -162,6 +222,11 @@ public struct UnlockReport: Equatable, Sendable {
 }
 
 extension AccountStore {
+    /// A password check that settles the login.
+    public func authenticate(_ login: String, password: SecretBytes, settings: Settings, now: Int64) -> AuthenticationOutcome {
+        authenticate(login, password: password, settings: settings, now: now, settling: .login)
+    }
+
     /// Adds an account as it is.
     public func add(_ record: UserRecord, now: Int64) throws(PwdirError) {
         try add(record, now: now) { (_) throws(PwdirError) in }

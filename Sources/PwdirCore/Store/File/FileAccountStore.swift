@@ -5,10 +5,12 @@
 public final class FileAccountStore: AccountStore {
     public let directory: DirectoryFile
     public let tallies: TallyFolder
+    public let totp: TotpFolder
 
     public init(path: String) {
         directory = DirectoryFile(path: path)
         tallies = TallyFolder(directoryPath: path)
+        totp = TotpFolder(directoryPath: path)
     }
 
     public var location: String { directory.path }
@@ -42,7 +44,7 @@ public final class FileAccountStore: AccountStore {
 
     // MARK: The login path
 
-    public func authenticate(_ login: String, password: SecretBytes, settings: Settings, now: Int64) -> AuthenticationOutcome {
+    public func authenticate(_ login: String, password: SecretBytes, settings: Settings, now: Int64, settling: PasswordSettlement) -> AuthenticationOutcome {
         let lockout = Lockout(settings: settings)
         let dummy: String
         do { dummy = try Yescrypt.makeSetting(cost: settings.yescryptCost) } catch { return .unavailable(error) }
@@ -95,6 +97,16 @@ public final class FileAccountStore: AccountStore {
                 if matches && state.lockReason == .temporaryPasswordExpired {
                     t = lockout.withdrawing(t, nonce: nonce)
                     return .temporaryPasswordExpired
+                }
+                if settling == .deferred {
+                    // Not counted either way: the code's step settles the login, once.
+                    t = lockout.withdrawing(t, nonce: nonce)
+                    if matches { return .success(record) }
+                    return state.lockReason == .noPassword ? .noPassword(lock: nil) : .wrongPassword(lock: nil)
+                }
+                if matches && settling == .keepingFailures {
+                    t = lockout.withdrawing(t, nonce: nonce)
+                    return .success(record)
                 }
                 if matches {
                     guard let after = lockout.succeeding(t, nonce: nonce) else { return .attemptExpired }
@@ -259,6 +271,9 @@ public final class FileAccountStore: AccountStore {
         try directory.updateRecords(of: record.login) { (records) throws(PwdirError) in
             if let taken = records.first(where: { LoginName.sameIgnoringCase($0.login, record.login) }) { throw .userExists(taken.login) }
             try completing(&record)
+            // A second factor left under this login by an account removed before (a removal cut
+            // short) is not the new account's: its key is on someone else's phone.
+            if totp.isEnrolled(record.login) { try totp.withLock { () throws(PwdirError) in _ = try totp.remove(record.login) } }
             records.append(record)  // the directory keeps them sorted
         }
         // The module makes a missing tally on its own; made here, a full disk later cannot
@@ -360,6 +375,156 @@ public final class FileAccountStore: AccountStore {
             records.remove(at: i)
         }
         try tallies.remove(login)
+        _ = try removeSecondFactor(login)
+    }
+
+    // MARK: Second factor
+
+    public func verifySecondFactor(_ login: String, code answer: SecretBytes, passwordMatched: Bool, settings: Settings, now: Int64) -> SecondFactorOutcome {
+        let lockout = Lockout(settings: settings)
+        // "123 456", as some apps show it, is a code too; anything but six digits is taken for a
+        // recovery code, which costs one yescrypt hash (a dummy when no code's tag matches).
+        let spaceless = answer.withBytes { b in SecretBytes(b.filter { $0 != UInt8(ascii: " ") }) }
+        let typed = Totp.isCode(spaceless) ? spaceless : answer
+        let isTotp = Totp.isCode(typed)
+        let dummy: String
+        let record: UserRecord?
+        do {
+            dummy = try Yescrypt.makeSetting(cost: settings.yescryptCost)
+            record = try self.record(login)
+        } catch { return .refused(.unavailable(error)) }
+        func recoveryCodeMatching(_ enrolment: TotpEnrolment?) -> Int? {
+            guard !isTotp else { return nil }
+            let code = RecoveryCode.normalize(typed)
+            let tag = code.withBytes { String(decoding: $0.prefix(TotpRecoveryCode.tagLength), as: UTF8.self) }
+            let candidates = enrolment?.codes.indices.filter { enrolment!.codes[$0].tag == tag } ?? []
+            if candidates.isEmpty { _ = Yescrypt.verify(code, against: nil, dummySetting: dummy) }
+            return candidates.first { Yescrypt.verify(code, against: enrolment!.codes[$0].hash, dummySetting: dummy) }
+        }
+        guard let record else {
+            // The same work as an account's code, and no lock (see touchDecoy).
+            tallies.touchDecoy(durable: false)
+            _ = recoveryCodeMatching(nil)
+            tallies.touchDecoy(durable: true)
+            return .refused(.unknownUser)
+        }
+        let enrolment: TotpEnrolment?
+        do { enrolment = try totp.read(login) } catch { return .refused(.unavailable(error)) }
+        guard let enrolment else { return .notEnrolled }
+
+        // Admitted first (at most `deny` attempts in flight), then the hash, then settled.
+        let nonce = Self.nonce()
+        let file: TallyFile
+        let admission: Admission
+        do {
+            file = try openTally(login, record: record)
+            admission = try admit(file, record: record, nonce: nonce, settings: settings, now: now)
+        } catch {
+            if case let .tallyDamaged(_, _, reason) = error { return .refused(.damagedTally(reason)) }
+            return .refused(.unavailable(error))
+        }
+        let recovered = recoveryCodeMatching(enrolment)
+        // Under the account's lock: the code checked against the state and, if accepted, the
+        // state written, in one step; two logins racing with one code take turns here, and the
+        // second finds its step used.
+        do {
+            return try file.update(durable: true, timeoutMilliseconds: tallies.lockTimeoutMilliseconds) { (t) throws(PwdirError) -> SecondFactorOutcome in
+                t = lockout.normalized(t, now: now, generation: record.resetGeneration)
+                guard case .admitted = admission else {
+                    if case let .refused(outcome) = admission { return .refused(outcome) }
+                    return .refused(.tooManyInFlight)
+                }
+                var state: TotpState
+                var accepted = false
+                var replay = false
+                let current: TotpEnrolment
+                do throws(PwdirError) {
+                    // Read again under the lock: enrolled again or removed since the hash.
+                    guard let e = try totp.read(login) else {
+                        t = lockout.withdrawing(t, nonce: nonce)
+                        return .notEnrolled
+                    }
+                    current = e
+                    state = try totp.state(login, for: current)
+                    if isTotp {
+                        // Computed whatever the password's verdict: the same work either way.
+                        switch try Totp.match(typed, key: current.key, now: now, window: settings.totpWindow, after: state.lastStep) {
+                        case let .fresh(step):
+                            state.lastStep = step
+                            accepted = passwordMatched
+                        case .used: replay = passwordMatched
+                        case .none: break
+                        }
+                    } else if let i = recovered, current.codesID == enrolment.codesID, i < current.codes.count,
+                              current.codes[i] == enrolment.codes[i], state.spent & (1 << UInt32(i)) == 0 {
+                        state.spent |= 1 << UInt32(i)
+                        accepted = passwordMatched
+                    }
+                    if accepted {
+                        state.lastUsed = now
+                        // A state that cannot be written (a full disk) refuses the login: an
+                        // unrecorded code could be used again.
+                        try totp.writeState(login, state)
+                    }
+                } catch {
+                    t = lockout.withdrawing(t, nonce: nonce)
+                    return .refused(.unavailable(error))
+                }
+                if accepted {
+                    guard var after = lockout.succeeding(t, nonce: nonce) else { return .refused(.attemptExpired) }
+                    // A mailed recovery code held by a recovery under way (this one) stays for it.
+                    if let held = t.recovery, held.claimNonce != 0 { after.recovery = held }
+                    t = after
+                    return .success(record, recoveryCodesLeft: isTotp ? nil : state.codesLeft(of: current))
+                }
+                guard let after = lockout.failing(t, nonce: nonce, now: now) else { return .refused(.attemptExpired) }
+                let lock = after.lockedTime == now && t.lockedTime == nil ? NewLock(failures: lockout.countingFailures(after, now: now), until: lockout.lockedUntil(after)) : nil
+                t = after
+                return .wrongCode(lock: lock, replay: replay)
+            }
+        } catch { return .refused(.unavailable(error)) }
+    }
+
+    public func loginsWithSecondFactors() -> Set<String> {
+        Set(((try? Sys.listFolder(totp.secrets)) ?? []).filter { LoginName.isValid($0) })
+    }
+
+    public func hasSecondFactor(_ login: String) -> Bool {
+        LoginName.isValid(login) && totp.isEnrolled(login)
+    }
+
+    public func secondFactor(_ login: String) throws(PwdirError) -> SecondFactorSummary? {
+        guard LoginName.isValid(login), let e = try totp.read(login) else { return nil }
+        let state = try totp.state(login, for: e)
+        return SecondFactorSummary(created: e.created, lastUsed: state.lastUsed > 0 ? state.lastUsed : nil,
+                                   recoveryCodesLeft: state.codesLeft(of: e), recoveryCodes: e.codes.count)
+    }
+
+    public func enrolSecondFactor(_ login: String, key: SecretBytes, now: Int64) throws(PwdirError) {
+        guard try record(login) != nil else { throw .userNotFound(login) }
+        try totp.withLock { () throws(PwdirError) in
+            if let e = try totp.read(login) {
+                throw .invalidValue(field: "totp", reason: "\(login) has had a second factor since \(GeneralizedTime.readable(e.created)); remove it first with 'pwdir totp remove \(login)'")
+            }
+            // A state left by an earlier key names that key: it does not apply to this one.
+            try totp.write(login, TotpEnrolment(key: key, keyID: try TotpCodec.newID(), created: now))
+        }
+    }
+
+    public func setSecondFactorRecoveryCodes(_ login: String, _ codes: [TotpRecoveryCode]) throws(PwdirError) {
+        try totp.withLock { () throws(PwdirError) in
+            guard var e = try totp.read(login) else {
+                throw .invalidValue(field: "totp", reason: "\(login) has no second factor; enrol it first with 'pwdir totp enroll \(login)'")
+            }
+            e.codes = codes
+            e.codesID = try TotpCodec.newID()
+            try totp.write(login, e)
+        }
+    }
+
+    public func removeSecondFactor(_ login: String) throws(PwdirError) -> Bool {
+        guard LoginName.isValid(login) else { return false }
+        return try totp.withLock { () throws(PwdirError) -> Bool in try totp.remove(login) }
     }
 
     // MARK: Helpers
