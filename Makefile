@@ -43,7 +43,7 @@ man: build
 	mandoc -T lint -W warning $(MANOUT)/pwdir.8 $(MANOUT)/pam_pwdir.8 $(MANOUT)/pwdir.conf.5
 
 # libFuzzer targets (Fuzz/) for the directory codec and manifest, the settings parser, the tally codec
-# and the second factor's files.
+# the second factor's files and LDIF.
 fuzz: deps
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 

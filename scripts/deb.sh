@@ -78,6 +78,8 @@ echo /etc/security/pwdir.conf >"$root/DEBIAN/conffiles"
 install -m 0644 "$repo/packaging/deb/copyright" "$root/$doc/copyright"
 gzip -9n <"$repo/README.md" >"$root/$doc/README.md.gz"
 install -m 0644 "$repo/pam/pwdir.conf" "$repo/pam/pwdir-service.example" "$repo/pam/pwdir-userdb.service" "$root/$doc/examples/"
+install -d -m 0755 "$root/$doc/ldap"
+install -m 0644 "$repo/ldap/pwdir.schema" "$repo/ldap/pwdir.ldif" "$root/$doc/ldap/"
 # The sudoers example names the command where make install puts it; here it is in /usr/sbin.
 sed 's#/usr/local/sbin/pwdir#/usr/sbin/pwdir#g' "$repo/pam/sudoers.pwdir" >"$root/$doc/examples/sudoers.pwdir"
 chmod 0644 "$root/$doc/examples/sudoers.pwdir"

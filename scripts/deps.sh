@@ -51,6 +51,8 @@ test=(
   openssl           # e2e: shadow hashes for the test users of the PAM-stack tests
   oathtool          # e2e: TOTP codes from an implementation that is not ours
   zbar-tools        # e2e: the enrolment's QR code decoded back (zbarimg)
+  slapd             # e2e: OpenLDAP servers the tests start from their own configs (never the package's)
+  ldap-utils        # e2e: ldapadd, ldapsearch, ldapwhoami
 )
 
 case "${1:-test}" in

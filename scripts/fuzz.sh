@@ -18,8 +18,8 @@ out=$root/.build-fuzz
 seconds=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(directory settings tally manifest totp)
-case "$seconds" in '' | *[!0-9]*) echo "usage: $0 [SECONDS] [directory|settings|tally|manifest|totp ...]" >&2; exit 64 ;; esac
+[ ${#targets[@]} -gt 0 ] || targets=(directory settings tally manifest totp ldif)
+case "$seconds" in '' | *[!0-9]*) echo "usage: $0 [SECONDS] [directory|settings|tally|manifest|totp|ldif ...]" >&2; exit 64 ;; esac
 
 export PATH=$PATH:/opt/swift/usr/bin
 swiftc=$(command -v swiftc) || { echo "fuzz: swiftc not found" >&2; exit 1; }
@@ -37,7 +37,8 @@ source_of() {
     tally) echo Fuzz/TallyCodecFuzz.swift ;;
     manifest) echo Fuzz/ManifestFuzz.swift ;;
     totp) echo Fuzz/TotpCodecFuzz.swift ;;
-    *) echo "fuzz: unknown target '$1' (directory, settings, tally, manifest, totp)" >&2; exit 64 ;;
+    ldif) echo Fuzz/LDIFFuzz.swift ;;
+    *) echo "fuzz: unknown target '$1' (directory, settings, tally, manifest, totp, ldif)" >&2; exit 64 ;;
   esac
 }
 for t in "${targets[@]}"; do source_of "$t" >/dev/null; done

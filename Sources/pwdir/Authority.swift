@@ -6,6 +6,7 @@ enum Action: String {
     case show = "user show", list = "user list", find = "user find"
     case passwd, lock, unlock, sendCredentials = "send-credentials", importFile = "import"
     case recover, log, migrate, userdbSync = "userdb sync"
+    case export
     case totpEnroll = "totp enroll", totpShow = "totp show", totpRemove = "totp remove", totpRecoveryCodes = "totp recovery-codes"
 
     /// What a manager may do, to the users they manage (not admins, not themselves).

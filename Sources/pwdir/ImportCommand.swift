@@ -8,29 +8,36 @@ import PwdirCore
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Add (and with --update, modify) users from a CSV file.",
-        discussion: "Columns, named by the header: login (required), full_name, email, recovery_email, role, manager, no_mailbox (yes: the email is fictitious), lang (en, fr), uid_number, gid_number, home_directory, login_shell (empty: the defaults, as for 'user add'). RFC 4180, UTF-8, optional BOM."
+        abstract: "Add (and with --update, modify) users from a CSV file, or from LDIF (--ldif).",
+        discussion: "Columns, named by the header: login (required), full_name, email, recovery_email, role, manager, no_mailbox (yes: the email is fictitious), lang (en, fr), uid_number, gid_number, home_directory, login_shell (empty: the defaults, as for 'user add'). RFC 4180, UTF-8, optional BOM. With --ldif, the file is LDIF as 'pwdir export --ldif' writes it or ldapsearch prints it: every entry with a uid is an account, checked like a row; a new account keeps its {CRYPT} hash, forced change, history, locks and failed logins."
     )
     @OptionGroup var paths: PathOptions
-    @Argument(help: "The CSV file.") var file: String
+    @Argument(help: "The CSV file (with --ldif, the LDIF file).") var file: String
     @Flag(help: "Modify users that already exist (otherwise they are errors).") var update = false
     @Flag(name: .customLong("send-credentials"), help: "Mail each new user their welcome kit (login and a temporary password).") var sendCredentials = false
     @Flag(help: "One JSON document on stdout.") var json = false
+    @Flag(help: "The file is LDIF (from 'pwdir export --ldif' or ldapsearch), not CSV.") var ldif = false
 
     static let columns = ["login", "full_name", "email", "recovery_email", "role", "manager", "no_mailbox", "lang",
                           "uid_number", "gid_number", "home_directory", "login_shell"]
 
+    func validate() throws {
+        if ldif && update { throw ValidationError("--ldif adds accounts only; --update goes with CSV files") }
+    }
+
     func run() throws {
         let c = try CommandContext(paths)
         try c.authority.require(.importFile)
-        let (rows, shapeProblems) = try Self.parse(file: file)
+        let (rows, shapeProblems, moved): ([Row], [Problem], [String: LDIF.Account])
+        if ldif { (rows, shapeProblems, moved) = try Self.parseLDIF(file: file) } else { (rows, shapeProblems) = try Self.parse(file: file); moved = [:] }
         var added: [String] = [], modified: [String] = []
         let (update, file, now) = (self.update, self.file, c.now)
         let tallied = c.store.loginsWithTallies()  // nil: ask for every login
         let secondFactors = c.store.loginsWithSecondFactors()
         // uid numbers for new accounts (and the columns' values checked), when accounts are
         // published or numbers given; chosen under the writers' lock, from the records it holds
-        let numbered = c.userdb != nil || rows.first.map({ $0.columns["uid_number"] != nil }) == true
+        let numbered = c.userdb != nil
+            || (ldif ? moved.values.contains { $0.columns["uid_number"] != nil } : rows.first.map({ $0.columns["uid_number"] != nil }) == true)
         var ids: PosixIDs?
         let settings = c.settings
         var published: [UserRecord] = []
@@ -40,6 +47,7 @@ struct ImportCommand: ParsableCommand {
                 if numbered { ids = c.posixIDs(of: records) }
                 let original = records
                 (added, modified) = try Self.apply(rows, to: &records, update: update, file: file, now: now, earlierProblems: shapeProblems,
+                                                   kind: ldif ? "LDIF file" : "CSV file",
                                                    staleGeneration: { login in
                                                        guard let tallied else { return c.store.tally(login).tally?.generation ?? 0 }
                                                        guard !tallied.isEmpty, tallied.contains(login) else { return 0 }
@@ -49,6 +57,21 @@ struct ImportCommand: ParsableCommand {
                                                        if isNew { _ = try request.assign(to: &record, ids: &ids!, settings: settings) }
                                                        else if !request.isEmpty { try request.apply(to: &record, ids: &ids!, settings: settings) }
                                                    })
+                // What an LDIF account brings besides the columns: its hash, history, locks, times.
+                if !moved.isEmpty {
+                    let newLogins = Set(added)
+                    for i in records.indices where newLogins.contains(records[i].login) {
+                        guard let account = moved[records[i].login] else { continue }
+                        Self.bring(account, into: &records[i], now: now)
+                        // Its failures and lock from failures, before the accounts exist: a tally
+                        // left if the write below fails belongs to no account, and is stale for
+                        // any later one (its generation is below theirs).
+                        if !account.failures.isEmpty || account.failureLock != nil {
+                            try c.store.restoreFailures(account.login, failures: account.failures, lockedTime: account.failureLock,
+                                                        generation: records[i].resetGeneration)
+                        }
+                    }
+                }
                 // A second factor left under a new login (a removal cut short) is not the new account's.
                 for login in added where secondFactors.contains(login) { _ = try c.store.removeSecondFactor(login) }
                 UntilExit.keep(records)
@@ -134,6 +157,55 @@ struct ImportCommand: ParsableCommand {
         return (rows, problems)
     }
 
+    /// Reads an LDIF file as rows of the CSV columns (checked like any import), and each
+    /// account as read, for what the columns cannot carry.
+    static func parseLDIF(file: String) throws -> (rows: [Row], problems: [Problem], accounts: [String: LDIF.Account]) {
+        guard FileKind.isRegularFile(file), let data = FileManager.default.contents(atPath: file) else {
+            throw PwdirError.invalidValue(field: "LDIF file", reason: "cannot read \(file) (it must be a regular file)")
+        }
+        let entries = try LDIF.parse([UInt8](data))
+        let columnIndex = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($0.element, $0.offset) })
+        var rows: [Row] = []
+        var problems: [Problem] = []
+        var accounts: [String: LDIF.Account] = [:]
+        for e in entries {
+            let account: LDIF.Account?
+            do throws(LDIF.Problem) { account = try LDIF.account(e) } catch {
+                problems.append((e.line, error.text))
+                continue
+            }
+            guard let account else { continue }  // ou=people, the policy, …
+            rows.append(Row(line: e.line, fields: columns.map { account.columns[$0] ?? "" }, columns: columnIndex))
+            if accounts[account.login] == nil { accounts[account.login] = account }
+        }
+        if rows.isEmpty && problems.isEmpty {
+            throw PwdirError.invalidValue(field: "LDIF file", reason: "\(file) holds no account (no entry with a uid)")
+        }
+        return (rows, problems, accounts)
+    }
+
+    /// Puts what an LDIF account brings into its new record: the attributes kept as they are
+    /// (the password's and the locks'), its creation time, and its failure-reset time when it
+    /// had one (else none: its failures all count).
+    static func bring(_ account: LDIF.Account, into record: inout UserRecord, now: Int64) {
+        var history: [String] = []
+        for a in account.kept {
+            switch a.name {
+            case UserRecord.Key.history: history.append(a.value)
+            case UserRecord.Key.failuresResetCount:
+                // Above the count the import gave it (a tally left under the login stays stale).
+                if let n = UInt64(a.value), n > record.resetGeneration { record[a.name] = a.value }
+            default: record[a.name] = a.value
+            }
+        }
+        if !history.isEmpty { record.setValues(UserRecord.Key.history, history) }
+        // A password with no change time ages from now (maxage, temp_ttl), not never.
+        if record[UserRecord.Key.password] != nil && record[UserRecord.Key.passwordChanged] == nil {
+            record[UserRecord.Key.passwordChanged] = GeneralizedTime.format(now)
+        }
+        if !account.kept.contains(where: { $0.name == UserRecord.Key.failuresReset }) { record[UserRecord.Key.failuresReset] = nil }
+    }
+
     /// The login of a row as the checks read it.
     static func trimmedLogin(_ row: Row, at column: Int?) -> String { row[column] ?? "" }
 
@@ -151,6 +223,7 @@ struct ImportCommand: ParsableCommand {
     /// `staleGeneration`: the reset generation of a tally left under a new login (by a removal cut
     /// short), which the new account's must go above.
     static func apply(_ rows: [Row], to records: inout [UserRecord], update: Bool, file: String, now: Int64, earlierProblems: [Problem] = [],
+                      kind: String = "CSV file",
                       staleGeneration: (String) -> UInt64 = { _ in 0 },
                       posix: ((inout UserRecord, PosixRequest, _ isNew: Bool) throws(PwdirError) -> Void)? = nil) throws(PwdirError) -> (added: [String], modified: [String]) {
         var problems: [Problem] = earlierProblems
@@ -251,7 +324,7 @@ struct ImportCommand: ParsableCommand {
         }
         if !problems.isEmpty {
             let listed = problems.sorted { $0.line < $1.line }.prefix(50).map { "line \($0.line): \($0.text)" }
-            throw .invalidValue(field: "CSV file", reason: "\(file): \(problems.count) bad row\(problems.count == 1 ? "" : "s"), nothing was imported: " + listed.joined(separator: "; ") + (problems.count > 50 ? "; …" : ""))
+            throw .invalidValue(field: kind, reason: "\(file): \(problems.count) bad \(kind == "LDIF file" ? "entr" : "row")\(problems.count == 1 ? (kind == "LDIF file" ? "y" : "") : (kind == "LDIF file" ? "ies" : "s")), nothing was imported: " + listed.joined(separator: "; ") + (problems.count > 50 ? "; …" : ""))
         }
         records = edited  // the store keeps them sorted
         return (added, modified)

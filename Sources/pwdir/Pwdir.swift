@@ -18,7 +18,7 @@ struct Pwdir: ParsableCommand {
         version: PwdirVersion.string,
         subcommands: [
             InitCommand.self, UserCommand.self, PasswdCommand.self, LockCommand.self, UnlockCommand.self,
-            SendCredentialsCommand.self, ImportCommand.self, RecoverCommand.self, LogCommand.self, MigrateCommand.self, UserdbCommand.self, TotpCommand.self,
+            SendCredentialsCommand.self, ImportCommand.self, RecoverCommand.self, LogCommand.self, MigrateCommand.self, UserdbCommand.self, TotpCommand.self, ExportCommand.self, LdapCommand.self,
             RecoveryRequestCommand.self, RecoveryNoticeCommand.self,
         ]
     )

@@ -678,3 +678,46 @@ def test_a_user_added_with_pwdir_alone_logs_in(world, sshd):
     gone = host.namespace.run(["getent", "passwd", "ana"], env=base_environment())
     assert not gone.ok, "ana still resolves after user remove: %s" % gone
     host.refused(new)
+
+
+# ---------------------------------------------------------------------------------------------
+# The second factor over ssh
+
+
+def test_second_factor_over_keyboard_interactive(world, sshd):
+    """totp = optional, ana enrolled: keyboard-interactive carries `Verification code: ` after
+    the password, and the oathtool code of now logs her in; the same code again is refused (the
+    connection ends with "Permission denied")."""
+    from test_totp import enrol, fresh_step
+    world.write_conf("totp = optional")
+    world.init()
+    world.user_with_password("ana", "Right-Password-1")
+    ana = enrol(world, "ana")
+    world.secret(ana.key, ana.uri)
+    host = sshd()
+    code = ana.code(fresh_step())
+    conversation = host.ssh(tty=True)
+    conversation.answer("Password: ", "Right-Password-1")
+    conversation.answer("Verification code: ", code)
+    result = conversation.finish()
+    assert result.ok and "session of ana" in result.output, "password and code did not log in over ssh:\n%s" % result
+    again = host.ssh(tty=True)
+    again.answer("Password: ", "Right-Password-1")
+    again.answer("Verification code: ", code)
+    replayed = again.finish()
+    assert replayed.rc == 255 and "session of" not in replayed.output, "a used code logged in over ssh:\n%s" % replayed
+
+
+def test_second_factor_over_the_password_method_with_code_in_password(world, sshd):
+    """The password method has one prompt: with the module argument code_in_password, ana types
+    the code right after her password and is logged in; without the code she is refused."""
+    from test_totp import enrol, fresh_step
+    world.write_conf("totp = optional")
+    world.module_extra = "code_in_password"
+    world.init()
+    world.user_with_password("ana", "Right-Password-1")
+    ana = enrol(world, "ana")
+    world.secret(ana.key, ana.uri)
+    host = sshd(password_method=True)
+    host.refused("Right-Password-1")
+    host.login("Right-Password-1" + ana.code(fresh_step()))

@@ -51,6 +51,8 @@ public struct Settings: Equatable, Sendable {
     /// The second factor at the module's prompt: off (never asked), optional (asked of users who
     /// have one), required (a user without one cannot log in).
     public var totp = TotpPolicy.off
+    /// The base DN of the organisation in LDAP (`pwdir export --ldif`, `pwdir ldap policy`).
+    public var ldapBase: String?
     /// Steps of 30 s either side of now whose codes are accepted (clock drift, slow typing).
     public var totpWindow = 1
     /// The issuer an authenticator app shows beside the login (default: the host name).
@@ -72,7 +74,7 @@ public struct Settings: Equatable, Sendable {
     public static let knownKeys: Set<String> = Set([
         "deny", "unlock_time", "fail_interval", "yescrypt_cost", "minlen", "remember",
         "recovery_ttl", "sendmail", "mail_from", "generate_bits", "maxage", "warnage", "temp_ttl", "templates_dir", "lang", "mail_timeout", "audit_log", "recovery", "recovery_interval",
-        "userdb_dir", "uid_min", "uid_max", "home_base", "default_shell", "totp", "totp_window", "totp_issuer",
+        "userdb_dir", "uid_min", "uid_max", "home_base", "default_shell", "totp", "totp_window", "totp_issuer", "ldap_base",
     ]).union(qualityKeys)
 
     /// Parses settings text. Malformed lines and bad values are errors naming the line; unknown
@@ -119,6 +121,9 @@ public struct Settings: Equatable, Sendable {
             case "totp":
                 guard let policy = TotpPolicy(rawValue: value) else { throw fail("totp must be off, optional or required, not '\(PwdirError.printable(value))'") }
                 s.totp = policy
+            case "ldap_base":
+                do { try LDIF.validateBase(value) } catch { throw fail(error.message) }
+                s.ldapBase = value
             case "totp_window": s.totpWindow = Int(try int(0...Int64(Totp.maxWindow)))
             case "totp_issuer":
                 guard !value.isEmpty, value.utf8.count <= 64, !value.contains(":"), value.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) else {

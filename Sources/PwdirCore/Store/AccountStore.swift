@@ -75,6 +75,9 @@ public protocol AccountStore: AnyObject {
     /// one step that cannot be left half done.
     @discardableResult
     func unlock(_ login: String, settings: Settings, now: Int64) throws(PwdirError) -> UnlockReport
+    /// Sets the failures of an account moved from another store (its failure times and the
+    /// time of a lock from them) under the account's reset `generation`, replacing what it had.
+    func restoreFailures(_ login: String, failures: [Int64], lockedTime: Int64?, generation: UInt64) throws(PwdirError)
     /// Removes an account, its tally and its second factor.
     func remove(_ login: String) throws(PwdirError)
 

@@ -363,6 +363,12 @@ public final class FileAccountStore: AccountStore {
         return report
     }
 
+    public func restoreFailures(_ login: String, failures: [Int64], lockedTime: Int64?, generation: UInt64) throws(PwdirError) {
+        guard LoginName.isValid(login) else { throw .invalidLogin(login, reason: "not a login") }
+        let kept = failures.sorted().suffix(Tally.capacity).map { Tally.Attempt(time: $0) }
+        try tallies.make(login, Tally(attempts: Array(kept), lockedTime: lockedTime, generation: generation))
+    }
+
     public func remove(_ login: String) throws(PwdirError) {
         try directory.updateRecords(of: login) { (records) throws(PwdirError) in
             guard let i = records.firstIndex(where: { $0.login == login }) else { throw .userNotFound(login) }
