@@ -28,6 +28,15 @@ struct CommandContext {
         return r
     }
 
+    /// The record of `login` once the actor may do `action` to it: a refusal is recorded and
+    /// thrown first, then `.userNotFound` (a manager learns nothing of logins outside the team).
+    func target(_ login: String, for action: Action) throws(PwdirError) -> UserRecord {
+        let target = try store.record(login)
+        try authority.require(action, on: target, targetName: login)
+        guard let target else { throw .userNotFound(login) }
+        return target
+    }
+
     /// The record and state of `login` as the commands show them.
     func view(_ record: UserRecord) -> UserView {
         UserView(record, tally: store.tally(record.login), settings: settings, now: now)

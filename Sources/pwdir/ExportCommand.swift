@@ -18,13 +18,19 @@ struct ExportCommand: ParsableCommand {
         if !ldif { throw ValidationError("give --ldif (the one format export writes)") }
     }
 
+    /// The base DN given, else ldap_base from the settings at `path`; checked.
+    static func base(_ given: String?, settings: Settings, path: String) throws(PwdirError) -> String {
+        guard let base = given ?? settings.ldapBase else {
+            throw .invalidValue(field: "--base", reason: "no base DN: give --base dc=example,dc=org or set ldap_base in \(path)")
+        }
+        try LDIF.validateBase(base)
+        return base
+    }
+
     func run() throws {
         let c = try CommandContext(paths)
         try c.authority.require(.export)
-        guard let base = base ?? c.settings.ldapBase else {
-            throw PwdirError.invalidValue(field: "--base", reason: "no base DN: give --base dc=example,dc=org or set ldap_base in \(c.paths.settings)")
-        }
-        try LDIF.validateBase(base)
+        let base = try Self.base(base, settings: c.settings, path: c.paths.settings)
         let lockout = Lockout(settings: c.settings)
         let now = c.now
         var count = 0
@@ -80,10 +86,7 @@ struct LdapPolicy: ParsableCommand {
     func run() throws {
         let (settings, warnings) = try Settings.load(path: paths.paths.settings)
         for w in warnings { Output.warn(w) }
-        guard let base = base ?? settings.ldapBase else {
-            throw PwdirError.invalidValue(field: "--base", reason: "no base DN: give --base dc=example,dc=org or set ldap_base in \(paths.paths.settings)")
-        }
-        try LDIF.validateBase(base)
+        let base = try ExportCommand.base(base, settings: settings, path: paths.paths.settings)
         print(LDIF.policy(settings, base: base), terminator: "")
     }
 }

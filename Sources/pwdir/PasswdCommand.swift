@@ -28,9 +28,7 @@ struct PasswdCommand: ParsableCommand {
         try LoginName.validate(name)
         let c = try CommandContext(paths)
         // Fail before asking for anything if the user does not exist.
-        let target = try c.store.record(name)
-        try c.authority.require(.passwd, on: target, targetName: name)
-        guard let record = target else { throw PwdirError.userNotFound(name) }
+        let record = try c.target(name, for: .passwd)
 
         if expire {
             guard record.hasPassword else {

@@ -25,9 +25,7 @@ struct TotpEnroll: ParsableCommand {
     func run() throws {
         try LoginName.validate(name)
         let c = try CommandContext(paths)
-        let target = try c.store.record(name)
-        try c.authority.require(.totpEnroll, on: target, targetName: name)
-        guard let record = target else { throw PwdirError.userNotFound(name) }
+        let record = try c.target(name, for: .totpEnroll)
         if let e = try c.store.secondFactor(name) {
             throw PwdirError.invalidValue(field: "totp", reason: "\(name) has had a second factor since \(GeneralizedTime.readable(e.created)); remove it first with 'pwdir totp remove \(name)'")
         }
@@ -79,9 +77,7 @@ struct TotpShow: ParsableCommand {
     func run() throws {
         try LoginName.validate(name)
         let c = try CommandContext(paths)
-        let target = try c.store.record(name)
-        try c.authority.require(.totpShow, on: target, targetName: name)
-        guard target != nil else { throw PwdirError.userNotFound(name) }
+        _ = try c.target(name, for: .totpShow)
         let summary = try c.store.secondFactor(name)
         c.auditor.record(actor: c.authority.name, action: Action.totpShow.rawValue, target: name, result: "ok")
         guard let s = summary else {
@@ -103,9 +99,7 @@ struct TotpRemove: ParsableCommand {
     func run() throws {
         try LoginName.validate(name)
         let c = try CommandContext(paths)
-        let target = try c.store.record(name)
-        try c.authority.require(.totpRemove, on: target, targetName: name)
-        guard target != nil else { throw PwdirError.userNotFound(name) }
+        _ = try c.target(name, for: .totpRemove)
         // Not read first: a damaged key file is removed like any other.
         guard c.store.hasSecondFactor(name) else {
             throw PwdirError.invalidValue(field: "totp", reason: "\(name) has no second factor; nothing was changed")
@@ -127,9 +121,7 @@ struct TotpRecoveryCodes: ParsableCommand {
     func run() throws {
         try LoginName.validate(name)
         let c = try CommandContext(paths)
-        let target = try c.store.record(name)
-        try c.authority.require(.totpRecoveryCodes, on: target, targetName: name)
-        guard target != nil else { throw PwdirError.userNotFound(name) }
+        _ = try c.target(name, for: .totpRecoveryCodes)
         guard try c.store.secondFactor(name) != nil else {
             throw PwdirError.invalidValue(field: "totp", reason: "\(name) has no second factor; enrol it first with 'pwdir totp enroll \(name)'")
         }
@@ -139,7 +131,7 @@ struct TotpRecoveryCodes: ParsableCommand {
         while codes.count < TotpRecoveryCode.count {
             let code = try RecoveryCode.generate()
             let plain = RecoveryCode.normalize(code)
-            let tag = plain.withBytes { String(decoding: $0.prefix(TotpRecoveryCode.tagLength), as: UTF8.self) }
+            let tag = TotpRecoveryCode.tag(of: plain)
             if stored.contains(where: { $0.tag == tag }) { continue }  // one code per tag: one hash per try
             stored.append(TotpRecoveryCode(tag: tag, hash: try Yescrypt.hashNew(plain, cost: c.settings.yescryptCost)))
             codes.append(code)

@@ -129,10 +129,7 @@ struct UserShow: ParsableCommand {
     func run() throws {
         try LoginName.validate(name)
         let c = try CommandContext(paths)
-        let target = try c.store.record(name)
-        try c.authority.require(.show, on: target, targetName: name)
-        guard let target else { throw PwdirError.userNotFound(name) }
-        let view = c.view(target)
+        let view = c.view(try c.target(name, for: .show))
         if json { try Output.json(view) } else { print(view.details) }
     }
 }

@@ -202,7 +202,7 @@ final class TotpModuleTests: XCTestCase {
         for _ in 0..<3 {
             let code = try RecoveryCode.generate()
             let plain = RecoveryCode.normalize(code)
-            stored.append(TotpRecoveryCode(tag: plain.withBytes { String(decoding: $0.prefix(4), as: UTF8.self) }, hash: try Yescrypt.hashNew(plain, cost: 5)))
+            stored.append(TotpRecoveryCode(tag: TotpRecoveryCode.tag(of: plain), hash: try Yescrypt.hashNew(plain, cost: 5)))
             codes.append(code.withBytes { String(decoding: $0, as: UTF8.self) })
         }
         try f.store.setSecondFactorRecoveryCodes("ana", stored)

@@ -47,13 +47,11 @@ extension ModuleLogic {
         if withoutRoot { return askChecker("auth", user, password: typed) }
         let enrolled = settings.totp != .off && store.hasSecondFactor(user)
         let deferred = enrolled || settings.totp == .required
-        var password = typed
-        var code: SecretBytes?
-        if settings.totp != .off && options.codeInPassword, let (p, c) = Self.splitCode(typed) {
-            (password, code) = (p, c)
-            if enrolled { host.authToken = p }  // the modules below see the password alone
-        }
-        if !enrolled { password = typed }
+        // password + code in one answer; the password is cut off for an enrolled user only.
+        let split = settings.totp != .off && options.codeInPassword ? Self.splitCode(typed) : nil
+        let password = enrolled ? split?.0 ?? typed : typed
+        let code = split?.1
+        if enrolled, let split { host.authToken = split.0 }  // the modules below see the password alone
         let outcome = store.authenticate(user, password: password, settings: settings, now: now, settling: deferred ? .deferred : .login)
         // The password's verdict, when it is left to the code's step.
         var matched: Bool?

@@ -124,6 +124,18 @@ enum FileSafety {
         }
     }
 
+    /// Makes the folder `path` (`mode`) unless it exists, then checks it is a folder, root's (or
+    /// ours), with none of the mode bits `others` (refused with `advice`).
+    static func ensureFolder(_ path: String, mode: mode_t = 0o700, others: mode_t, advice: String) throws(PwdirError) {
+        try makeFolder(path, mode: mode)
+        let st: stat?
+        do { st = try Sys.lstatIfExists(path) } catch { throw .system(error) }
+        guard let st, (st.st_mode & S_IFMT) == S_IFDIR else { throw .unsafeFile(path: path, reason: "it is not a folder") }
+        if (st.st_mode & others) != 0 || (st.st_uid != 0 && st.st_uid != Sys.effectiveUID) {
+            throw .unsafeFile(path: path, reason: advice)
+        }
+    }
+
     /// Every folder from `folder` (a real path) up to `/`: root's, and writable by nobody else
     /// (a sticky folder such as /tmp excepted), so that nobody but root can swap a name on the
     /// way to what root runs or writes there; `path` is named in errors.

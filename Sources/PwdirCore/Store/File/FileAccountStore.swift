@@ -399,24 +399,29 @@ public final class FileAccountStore: AccountStore {
             dummy = try Yescrypt.makeSetting(cost: settings.yescryptCost)
             record = try self.record(login)
         } catch { return .refused(.unavailable(error)) }
-        func recoveryCodeMatching(_ enrolment: TotpEnrolment?) -> Int? {
-            guard !isTotp else { return nil }
+        /// The code of `codes` the answer is, at the cost of one yescrypt hash (a dummy when no
+        /// code's tag matches).
+        func matchingRecoveryCode(_ codes: [TotpRecoveryCode]) -> Int? {
             let code = RecoveryCode.normalize(typed)
-            let tag = code.withBytes { String(decoding: $0.prefix(TotpRecoveryCode.tagLength), as: UTF8.self) }
-            let candidates = enrolment?.codes.indices.filter { enrolment!.codes[$0].tag == tag } ?? []
+            let tag = TotpRecoveryCode.tag(of: code)
+            let candidates = codes.indices.filter { codes[$0].tag == tag }
             if candidates.isEmpty { _ = Yescrypt.verify(code, against: nil, dummySetting: dummy) }
-            return candidates.first { Yescrypt.verify(code, against: enrolment!.codes[$0].hash, dummySetting: dummy) }
+            return candidates.first { Yescrypt.verify(code, against: codes[$0].hash, dummySetting: dummy) }
         }
         guard let record else {
             // The same work as an account's code, and no lock (see touchDecoy).
             tallies.touchDecoy(durable: false)
-            _ = recoveryCodeMatching(nil)
+            if !isTotp { _ = matchingRecoveryCode([]) }
             tallies.touchDecoy(durable: true)
             return .refused(.unknownUser)
         }
-        let enrolment: TotpEnrolment?
-        do { enrolment = try totp.read(login) } catch { return .refused(.unavailable(error)) }
-        guard let enrolment else { return .notEnrolled }
+        // A recovery code's hash needs the codes, read now; for a TOTP code the enrolment is read
+        // once, under the lock.
+        var codesBefore: TotpEnrolment?
+        if !isTotp {
+            do { codesBefore = try totp.read(login) } catch { return .refused(.unavailable(error)) }
+            guard codesBefore != nil else { return .notEnrolled }
+        }
 
         // Admitted first (at most `deny` attempts in flight), then the hash, then settled.
         let nonce = Self.nonce()
@@ -429,7 +434,7 @@ public final class FileAccountStore: AccountStore {
             if case let .tallyDamaged(_, _, reason) = error { return .refused(.damagedTally(reason)) }
             return .refused(.unavailable(error))
         }
-        let recovered = recoveryCodeMatching(enrolment)
+        let recovered = codesBefore.flatMap { e in matchingRecoveryCode(e.codes).map { (codesID: e.codesID, index: $0, code: e.codes[$0]) } }
         // Under the account's lock: the code checked against the state and, if accepted, the
         // state written, in one step; two logins racing with one code take turns here, and the
         // second finds its step used.
@@ -461,9 +466,9 @@ public final class FileAccountStore: AccountStore {
                         case .used: replay = passwordMatched
                         case .none: break
                         }
-                    } else if let i = recovered, current.codesID == enrolment.codesID, i < current.codes.count,
-                              current.codes[i] == enrolment.codes[i], state.spent & (1 << UInt32(i)) == 0 {
-                        state.spent |= 1 << UInt32(i)
+                    } else if let r = recovered, current.codesID == r.codesID, r.index < current.codes.count,
+                              current.codes[r.index] == r.code, state.spent & (1 << UInt32(r.index)) == 0 {
+                        state.spent |= 1 << UInt32(r.index)
                         accepted = passwordMatched
                     }
                     if accepted {

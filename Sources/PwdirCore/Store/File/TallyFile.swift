@@ -22,13 +22,7 @@ public struct TallyFolder: Sendable {
 
     /// Creates the folder (0700, root's) if it does not exist and checks it.
     public func ensure() throws(PwdirError) {
-        try FileSafety.makeFolder(path)
-        let st: stat?
-        do { st = try Sys.lstatIfExists(path) } catch { throw .system(error) }
-        guard let st, (st.st_mode & S_IFMT) == S_IFDIR else { throw .unsafeFile(path: path, reason: "it is not a folder") }
-        if (st.st_mode & 0o022) != 0 || (st.st_uid != 0 && st.st_uid != Sys.effectiveUID) {
-            throw .unsafeFile(path: path, reason: "others may write it; run chmod 700 on it")
-        }
+        try FileSafety.ensureFolder(path, others: 0o022, advice: "others may write it; run chmod 700 on it")
     }
 
     /// The account's tally file, made empty if it does not exist yet. `.tallyDamaged` when the

@@ -38,6 +38,11 @@ public struct TotpRecoveryCode: Equatable, Sendable {
     public static let count = 10
     /// How many leading characters of a (normalized) code are its tag.
     public static let tagLength = 4
+
+    /// The tag of a code as `RecoveryCode.normalize` gives it.
+    public static func tag(of normalized: SecretBytes) -> String {
+        normalized.withBytes { String(decoding: $0.prefix(tagLength), as: UTF8.self) }
+    }
 }
 
 /// What the module writes after a code is accepted: the last step used (no code of it or an
@@ -151,13 +156,7 @@ public struct TotpFolder: Sendable {
     }
 
     private func ensure(_ folder: String) throws(PwdirError) {
-        try FileSafety.makeFolder(folder)
-        let st: stat?
-        do { st = try Sys.lstatIfExists(folder) } catch { throw .system(error) }
-        guard let st, (st.st_mode & S_IFMT) == S_IFDIR else { throw .unsafeFile(path: folder, reason: "it is not a folder") }
-        if (st.st_mode & 0o077) != 0 || (st.st_uid != 0 && st.st_uid != Sys.effectiveUID) {
-            throw .unsafeFile(path: folder, reason: "others may read or write it; run chmod 700 on it")
-        }
+        try FileSafety.ensureFolder(folder, others: 0o077, advice: "others may read or write it; run chmod 700 on it")
     }
 }
 

@@ -139,13 +139,7 @@ public struct UserdbFolder: Sendable {
             do { real = try Sys.realPath(parent) } catch { throw error.code == ENOENT ? .directoryMissing(parent) : .system(error) }
             try FileSafety.checkFoldersOnPath(from: real, naming: path)
         }
-        try FileSafety.makeFolder(path, mode: 0o755)
-        let st: stat?
-        do { st = try Sys.lstatIfExists(path) } catch { throw .system(error) }
-        guard let st, (st.st_mode & S_IFMT) == S_IFDIR else { throw .unsafeFile(path: path, reason: "it is not a folder") }
-        if (st.st_mode & 0o022) != 0 || (st.st_uid != 0 && st.st_uid != Sys.effectiveUID) {
-            throw .unsafeFile(path: path, reason: "it is not root's or others may write in it; make it root's, mode 755")
-        }
+        try FileSafety.ensureFolder(path, mode: 0o755, others: 0o022, advice: "it is not root's or others may write in it; make it root's, mode 755")
     }
 
     /// Whether what was found at `name` is pwdir's: a file with its service mark, or a link
