@@ -37,13 +37,13 @@ PYTEST := /usr/bin/python3 -m pytest -p no:cacheprovider
 e2e: build
 	PWDIR_BIN=$(CURDIR)/$(BUILD) $(PYTEST) Tests/e2e
 
-# pwdir(8) generated from the built command; pam_pwdir(8), pwdir.conf(5) from man/; all linted.
+# pwdir(8) generated from the built command; pam_pwdir(8), pwdird(8), pwdir.conf(5) from man/; all linted.
 man: build
 	PWDIR_BIN=$(CURDIR)/$(BUILD) scripts/man.sh $(MANOUT)
-	mandoc -T lint -W warning $(MANOUT)/pwdir.8 $(MANOUT)/pam_pwdir.8 $(MANOUT)/pwdir.conf.5
+	mandoc -T lint -W warning $(MANOUT)/pwdir.8 $(MANOUT)/pam_pwdir.8 $(MANOUT)/pwdird.8 $(MANOUT)/pwdir.conf.5
 
 # libFuzzer targets (Fuzz/) for the directory codec and manifest, the settings parser, the tally codec
-# the second factor's files and LDIF.
+# the second factor's files, LDIF and pwdird's protocol.
 fuzz: deps
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
@@ -65,11 +65,12 @@ bench: build
 	@PWDIR_BIN=$(CURDIR)/$(BUILD) bash scripts/bench-import.sh
 	@PWDIR_BIN=$(CURDIR)/$(BUILD) bash scripts/bench-instructions.sh
 	@/usr/bin/python3 scripts/bench-scale.py $(BUILD)
+	@/usr/bin/python3 scripts/bench-ldap.py $(BUILD)
 
 # Installs what `make build` made; it builds nothing (run `make build` first, as a normal user
 # if you like) and installs only what a host needs to run pwdir (scripts/deps.sh runtime).
 install:
-	@for f in $(BUILD)/pwdir $(BUILD)/pwdir-chkpwd $(BUILD)/libpam_pwdir.so $(MANOUT)/pwdir.8; do \
+	@for f in $(BUILD)/pwdir $(BUILD)/pwdir-chkpwd $(BUILD)/pwdird $(BUILD)/libpam_pwdir.so $(MANOUT)/pwdir.8; do \
 	  [ -e $$f ] || { echo "make install: $$f is missing; run 'make build man' first" >&2; exit 1; }; \
 	done
 	@scripts/deps.sh runtime
@@ -77,9 +78,10 @@ install:
 	install -m 0644 $(BUILD)/libpam_pwdir.so $(DESTDIR)$(PAMDIR)/pam_pwdir.so
 	install -m 0755 $(BUILD)/pwdir $(DESTDIR)$(PREFIX)/sbin/pwdir
 	install -o root -g root -m 4755 $(BUILD)/pwdir-chkpwd $(DESTDIR)$(PREFIX)/sbin/pwdir-chkpwd
+	install -m 0755 $(BUILD)/pwdird $(DESTDIR)$(PREFIX)/sbin/pwdird
 	install -d -m 0700 $(DESTDIR)$(STATEDIR)
 	install -d -m 0755 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
-	install -m 0644 $(MANOUT)/pwdir.8 $(MANOUT)/pam_pwdir.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(MANOUT)/pwdir.8 $(MANOUT)/pam_pwdir.8 $(MANOUT)/pwdird.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 $(MANOUT)/pwdir.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	ln -sf pam_pwdir.8 $(DESTDIR)$(MANDIR)/man8/pwdir-chkpwd.8
 	@if [ -e $(DESTDIR)$(CONFDIR)/pwdir.conf ]; then \
@@ -91,8 +93,8 @@ install:
 
 # Leaves the directory ($(STATEDIR)) and pwdir.conf: they hold the organisation's data.
 uninstall:
-	rm -f $(DESTDIR)$(PAMDIR)/pam_pwdir.so $(DESTDIR)$(PREFIX)/sbin/pwdir $(DESTDIR)$(PREFIX)/sbin/pwdir-chkpwd
-	rm -f $(DESTDIR)$(MANDIR)/man8/pwdir.8 $(DESTDIR)$(MANDIR)/man8/pam_pwdir.8 $(DESTDIR)$(MANDIR)/man8/pwdir-chkpwd.8 $(DESTDIR)$(MANDIR)/man5/pwdir.conf.5
+	rm -f $(DESTDIR)$(PAMDIR)/pam_pwdir.so $(DESTDIR)$(PREFIX)/sbin/pwdir $(DESTDIR)$(PREFIX)/sbin/pwdir-chkpwd $(DESTDIR)$(PREFIX)/sbin/pwdird
+	rm -f $(DESTDIR)$(MANDIR)/man8/pwdir.8 $(DESTDIR)$(MANDIR)/man8/pam_pwdir.8 $(DESTDIR)$(MANDIR)/man8/pwdird.8 $(DESTDIR)$(MANDIR)/man8/pwdir-chkpwd.8 $(DESTDIR)$(MANDIR)/man5/pwdir.conf.5
 	@echo "removed the module and the command; $(STATEDIR) and $(CONFDIR)/pwdir.conf are kept"
 
 clean:

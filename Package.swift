@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "pwdir", targets: ["pwdir"]),
         .executable(name: "pwdir-chkpwd", targets: ["pwdir-chkpwd"]),
         .executable(name: "pwdir-bench", targets: ["pwdir-bench"]),
+        .executable(name: "pwdird", targets: ["pwdird"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -30,6 +31,8 @@ let package = Package(
         .target(name: "CPwdirOath", linkerSettings: [.linkedLibrary("oath")]),
         // The enrolment's QR code (libqrencode): the command only, never the module.
         .target(name: "CPwdirQR", linkerSettings: [.linkedLibrary("qrencode")]),
+        // libldap: the command and pwdird, never the module (it brings gnutls and sasl along).
+        .target(name: "CPwdirLDAP", linkerSettings: [.linkedLibrary("ldap"), .linkedLibrary("lber")]),
         .target(name: "PwdirCore", dependencies: ["CPwdirCrypt", "CPwdirSys", "CPwdirQuality", "CPwdirOath"]),
         .target(
             name: "PamPwdir",
@@ -56,10 +59,19 @@ let package = Package(
         .executableTarget(
             name: "pwdir",
             dependencies: [
-                "PwdirCore", "PwdirMail", "CPwdirQR",
+                "PwdirCore", "PwdirMail", "PwdirLDAP", "CPwdirQR",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // Its own runtime too: a host running pwdir needs no Swift toolchain (make install, the .deb).
+            swiftSettings: [.unsafeFlags(["-static-stdlib"])],
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+        ),
+        // The LDAP store: for the command and pwdird.
+        .target(name: "PwdirLDAP", dependencies: ["PwdirCore", "CPwdirLDAP"]),
+        // The daemon that holds the LDAP connection for the module: its own runtime, as the command.
+        .executableTarget(
+            name: "pwdird",
+            dependencies: ["PwdirCore", "PwdirLDAP"],
             swiftSettings: [.unsafeFlags(["-static-stdlib"])],
             linkerSettings: [.unsafeFlags(["-static-stdlib"])]
         ),

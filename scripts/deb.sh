@@ -20,14 +20,14 @@ mkdir -p "$2"
 out=$(cd "$2" && pwd)
 fail() { echo "deb.sh: $*" >&2; exit 1; }
 
-for f in pwdir libpam_pwdir.so pwdir-chkpwd; do
+for f in pwdir libpam_pwdir.so pwdir-chkpwd pwdird; do
   [ -f "$build/$f" ] || fail "$build/$f is missing; run 'make build' first"
 done
 for tool in dpkg-deb dpkg-shlibdeps dpkg-architecture strip readelf; do
   command -v "$tool" >/dev/null || fail "$tool is missing (scripts/deps.sh build installs it)"
 done
 # The toolchain's runtime must be inside the binaries, not beside them.
-for f in pwdir libpam_pwdir.so pwdir-chkpwd; do
+for f in pwdir libpam_pwdir.so pwdir-chkpwd pwdird; do
   if readelf -d "$build/$f" | grep -E 'NEEDED.*\[lib(swift|Foundation|_Foundation|dispatch|BlocksRuntime)' >/dev/null; then
     fail "$f needs the Swift runtime as shared libraries; build it with -static-stdlib"
   fi
@@ -60,12 +60,13 @@ install -m 0644 "$build/libpam_pwdir.so" "$root/$pamdir/pam_pwdir.so"
 strip --remove-section=.comment --remove-section=.note --strip-unneeded "$root/$pamdir/pam_pwdir.so"
 install -m 0755 "$build/pwdir" "$root/usr/sbin/pwdir"
 install -m 0755 "$build/pwdir-chkpwd" "$root/usr/sbin/pwdir-chkpwd"
-strip --remove-section=.comment --remove-section=.note "$root/usr/sbin/pwdir" "$root/usr/sbin/pwdir-chkpwd"
+install -m 0755 "$build/pwdird" "$root/usr/sbin/pwdird"
+strip --remove-section=.comment --remove-section=.note "$root/usr/sbin/pwdir" "$root/usr/sbin/pwdir-chkpwd" "$root/usr/sbin/pwdird"
 chmod 4755 "$root/usr/sbin/pwdir-chkpwd"  # setuid root: see pam_pwdir(8), NOTES
 "$root/usr/sbin/pwdir" --version >/dev/null || fail "the stripped pwdir does not run"
 
 PWDIR_BIN=$build "$repo/scripts/man.sh" "$work/man" >/dev/null
-for page in pwdir.8 pam_pwdir.8 pwdir.conf.5; do
+for page in pwdir.8 pam_pwdir.8 pwdird.8 pwdir.conf.5; do
   gzip -9n <"$work/man/$page" >"$root/usr/share/man/man${page##*.}/$page.gz"
 done
 # The setuid helper is described in pam_pwdir(8), NOTES.
@@ -77,7 +78,7 @@ echo /etc/security/pwdir.conf >"$root/DEBIAN/conffiles"
 
 install -m 0644 "$repo/packaging/deb/copyright" "$root/$doc/copyright"
 gzip -9n <"$repo/README.md" >"$root/$doc/README.md.gz"
-install -m 0644 "$repo/pam/pwdir.conf" "$repo/pam/pwdir-service.example" "$repo/pam/pwdir-userdb.service" "$root/$doc/examples/"
+install -m 0644 "$repo/pam/pwdir.conf" "$repo/pam/pwdir-service.example" "$repo/pam/pwdir-userdb.service" "$repo/pam/pwdird.service" "$root/$doc/examples/"
 install -d -m 0755 "$root/$doc/ldap"
 install -m 0644 "$repo/ldap/pwdir.schema" "$repo/ldap/pwdir.ldif" "$root/$doc/ldap/"
 # The sudoers example names the command where make install puts it; here it is in /usr/sbin.
@@ -100,7 +101,7 @@ install -m 0755 "$repo/packaging/deb/postinst" "$repo/packaging/deb/prerm" "$roo
 mkdir -p "$work/src/debian"
 touch "$work/src/debian/control"
 shlibs=$(cd "$work/src" && dpkg-shlibdeps -O -e"$root/$pamdir/pam_pwdir.so" \
-  -e"$root/usr/sbin/pwdir" -e"$root/usr/sbin/pwdir-chkpwd" 2>"$work/shlibdeps.err") ||
+  -e"$root/usr/sbin/pwdir" -e"$root/usr/sbin/pwdir-chkpwd" -e"$root/usr/sbin/pwdird" 2>"$work/shlibdeps.err") ||
   { cat "$work/shlibdeps.err" >&2; fail "dpkg-shlibdeps failed"; }
 depends=${shlibs#shlibs:Depends=}
 [ -n "$depends" ] && [ "$depends" != "$shlibs" ] || fail "dpkg-shlibdeps gave no dependencies"
@@ -129,6 +130,10 @@ Description: password directory for Linux hosts: PAM module and admin command
  mailed one-time code. The command pwdir lets administrators, and managers
  through sudo for their own team, add users, set or mail temporary passwords,
  import a team from CSV, lock and unlock accounts, and read the audit trail.
+ .
+ For many hosts, the accounts can live on OpenLDAP (slapd with the password
+ policy overlay) instead: the daemon pwdird holds the LDAP connection for the
+ module, which never loads libldap itself.
  .
  The pam-auth-update profile is installed disabled: enable it with
  'pam-auth-update --enable pwdir'.

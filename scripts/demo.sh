@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The admin story, end to end, in a scratch folder: an administrator sets a temporary
 # password, the employee logs in with it, is forced to choose their own, and logs in with it;
-# then a second factor (TOTP): enrolment with a QR code, a login with the code, a replay refused.
+# then a second factor (TOTP): enrolment with a QR code, a login with the code, a replay refused;
+# then the same on two hosts whose accounts are on two replicating OpenLDAP servers (demo-ldap.py).
 # The module is loaded by pamtester through pam_wrapper: nothing under /etc is touched.
 set -euo pipefail
 
@@ -104,5 +105,8 @@ head -2 "$scratch/old/users"
 old migrate
 old user show bo | head -2
 
-step "Done: admin-set password -> forced change at first login -> the user's own password works -> and a second factor"
+# Many hosts, one directory: the same story on two replicating OpenLDAP servers (store = ldap).
+/usr/bin/python3 "$(dirname "$0")/demo-ldap.py" "$bin"
+
+step "Done: admin-set password -> forced change at first login -> the user's own password works -> and a second factor -> on many hosts"
 "$bin/pwdir" user list

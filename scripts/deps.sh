@@ -20,6 +20,7 @@ runtime=(
   cracklib-runtime  # libcrack's dictionary (/var/cache/cracklib), used by dictcheck
   liboath0          # liboath: TOTP codes (RFC 6238) for the second factor
   libqrencode4      # the enrolment's QR code, drawn by the command
+  libldap-2.5-0     # libldap: the LDAP store (the command and pwdird; never the module)
 )
 build=(
   libpam0g-dev      # PAM headers
@@ -27,6 +28,7 @@ build=(
   libpwquality-dev  # pwquality.h
   liboath-dev       # liboath/oath.h
   libqrencode-dev   # qrencode.h
+  libldap-dev       # ldap.h, lber.h
   gcc libc6-dev     # the C shims, the test programs
   libstdc++-12-dev  # the Swift runtime linked into the module, the helper and the command
   binutils          # nm, readelf, strip

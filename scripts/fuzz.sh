@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Fuzzes the parsers that read files pwdir did not necessarily write: the directory codec, the
-# settings parser, the tally codec and format 2's `users` and shards (Fuzz/*.swift, libFuzzer through Swift's
+# settings parser, the tally codec, format 2's `users` and shards, LDIF and pwdird's protocol (Fuzz/*.swift, libFuzzer through Swift's
 # -sanitize=fuzzer,address).
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]    SECONDS per target (default 600), one after the
-#                                            other; TARGET: directory, settings, tally, manifest (default all)
+#                                            other; TARGET: directory, settings, tally, manifest, totp,
+#                                            ldif, pwdird (default all)
 #
 # Everything it makes goes to .build-fuzz/ (never .build, where SwiftPM builds): the objects and
 # binaries, a scratch copy of the seed corpus per target (new inputs go there, never into
@@ -18,8 +19,8 @@ out=$root/.build-fuzz
 seconds=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(directory settings tally manifest totp ldif)
-case "$seconds" in '' | *[!0-9]*) echo "usage: $0 [SECONDS] [directory|settings|tally|manifest|totp|ldif ...]" >&2; exit 64 ;; esac
+[ ${#targets[@]} -gt 0 ] || targets=(directory settings tally manifest totp ldif pwdird)
+case "$seconds" in '' | *[!0-9]*) echo "usage: $0 [SECONDS] [directory|settings|tally|manifest|totp|ldif|pwdird ...]" >&2; exit 64 ;; esac
 
 export PATH=$PATH:/opt/swift/usr/bin
 swiftc=$(command -v swiftc) || { echo "fuzz: swiftc not found" >&2; exit 1; }
@@ -38,7 +39,8 @@ source_of() {
     manifest) echo Fuzz/ManifestFuzz.swift ;;
     totp) echo Fuzz/TotpCodecFuzz.swift ;;
     ldif) echo Fuzz/LDIFFuzz.swift ;;
-    *) echo "fuzz: unknown target '$1' (directory, settings, tally, manifest, totp, ldif)" >&2; exit 64 ;;
+    pwdird) echo Fuzz/PwdirdFuzz.swift ;;
+    *) echo "fuzz: unknown target '$1' (directory, settings, tally, manifest, totp, ldif, pwdird)" >&2; exit 64 ;;
   esac
 }
 for t in "${targets[@]}"; do source_of "$t" >/dev/null; done

@@ -2,7 +2,7 @@
 # Writes the three man pages into OUTDIR (never into the repository's tracked files):
 #   pwdir.8       generated from the built command by swift-argument-parser's generate-manual,
 #                 followed by the hand-written sections in man/pwdir.8.tail
-#   pam_pwdir.8, pwdir.conf.5   copied from man/ (written by hand)
+#   pam_pwdir.8, pwdird.8, pwdir.conf.5   copied from man/ (written by hand)
 #
 #   scripts/man.sh OUTDIR
 #
@@ -110,5 +110,5 @@ result += extra
 open(target, "w", encoding="utf-8").write("\n".join(result) + "\n")
 EOF
 
-install -m 0644 "$repo/man/pam_pwdir.8" "$repo/man/pwdir.conf.5" "$out/"
-echo "man pages in $out: pwdir.8 pam_pwdir.8 pwdir.conf.5"
+install -m 0644 "$repo/man/pam_pwdir.8" "$repo/man/pwdird.8" "$repo/man/pwdir.conf.5" "$out/"
+echo "man pages in $out: pwdir.8 pam_pwdir.8 pwdird.8 pwdir.conf.5"

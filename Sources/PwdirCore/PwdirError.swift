@@ -42,6 +42,9 @@ public enum PwdirError: Error, Equatable, CustomStringConvertible {
     // The system: 1.
     case hashing(String)
     case system(SystemError)
+    /// The directory server (LDAP, or pwdird which holds its connection) cannot be reached or
+    /// answered an error: what happened and what to check.
+    case server(String)
     /// The change was written and renamed into place, but making that durable failed: it may
     /// or may not survive a crash.
     case mayHaveBeenApplied(path: String, SystemError)
@@ -99,6 +102,8 @@ public enum PwdirError: Error, Equatable, CustomStringConvertible {
             return "password hashing failed: \(reason)"
         case let .system(e):
             return e.description
+        case let .server(reason):
+            return reason
         case let .mayHaveBeenApplied(path, e):
             return "the change to \(path) was written but \(e.description): it may have been applied; check with 'pwdir user show' before trying again"
         }
@@ -115,7 +120,7 @@ public enum PwdirError: Error, Equatable, CustomStringConvertible {
         case .mail: return 7
         case .notAllowed: return 77
         case .usage: return 64
-        case .hashing, .system, .mayHaveBeenApplied: return 1
+        case .hashing, .system, .mayHaveBeenApplied, .server: return 1
         }
     }
 

@@ -8,8 +8,12 @@ import CPwdirPAM
 import PwdirCore
 import PamHarness
 
-let rounds = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 15 : 15
-let password = "Correct-Horse-42"
+// `pwdir-bench --ldap SETTINGS USER PASSWORD [ROUNDS]` (scripts/bench-ldap.py, which starts slapd
+// and pwdird): a login through pwdird and slapd next to one on the flat file and one raw hash.
+let ldapMode = CommandLine.arguments.count >= 5 && CommandLine.arguments[1] == "--ldap"
+let rounds = ldapMode ? (CommandLine.arguments.count > 5 ? Int(CommandLine.arguments[5]) ?? 15 : 15)
+    : (CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 15 : 15)
+let password = ldapMode ? CommandLine.arguments[4] : "Correct-Horse-42"
 
 /// A fixture whose directory holds `count` users (all sharing one hash: only lookup cost matters).
 func fixture(users count: Int) throws -> PamFixture {
@@ -42,9 +46,40 @@ func ratio(_ a: Double, _ b: Double) -> String {
     return "\(v)"
 }
 
-print("pwdir bench: \(rounds) rounds each, medians, interleaved")
 let setting = try Yescrypt.makeSetting(cost: 5)
 let secret = SecretBytes(Array(password.utf8))
+
+if ldapMode {
+    let settingsPath = CommandLine.arguments[2], user = CommandLine.arguments[3]
+    let fd = open(settingsPath, O_RDONLY)
+    guard fd >= 0 else { fatalError("cannot read \(settingsPath)") }
+    var bytes = [UInt8](repeating: 0, count: 65536)
+    let n = read(fd, &bytes, bytes.count)
+    close(fd)
+    let text = String(decoding: bytes.prefix(max(n, 0)), as: UTF8.self)
+    let ldap = try PamFixture(settings: text)
+    let flat = try fixture(users: 1)
+    var raw: [UInt64] = [], viaLDAP: [UInt64] = [], viaFile: [UInt64] = [], failedLDAP: [UInt64] = []
+    func login(_ f: PamFixture, _ name: String, _ typed: String, expect: Int32) throws {
+        let c = try f.client(name, answers: [typed])
+        guard c.authenticate() == expect, expect != PAM_SUCCESS || c.acctMgmt() == PAM_SUCCESS else { fatalError("login of \(name) did not give \(expect)") }
+    }
+    for _ in 0..<rounds {
+        raw.append(timeIt { _ = try? Yescrypt.hash(secret, setting: setting) })
+        viaFile.append(try timeIt { try login(flat, "user0", password, expect: PAM_SUCCESS) })
+        viaLDAP.append(try timeIt { try login(ldap, user, password, expect: PAM_SUCCESS) })
+        failedLDAP.append(try timeIt { try login(ldap, user, "wrong password", expect: PAM_AUTH_ERR) })
+    }
+    let r = median(raw), f = median(viaFile), l = median(viaLDAP), x = median(failedLDAP)
+    print("login through pwdird + slapd (\(rounds) rounds, medians, interleaved; start+auth+acct+end in process)")
+    print("  raw yescrypt hash (cost 5):           \(ms(r))")
+    print("  login on the flat file:               \(ms(f))   (\(ratio(f, r)) x the raw hash)")
+    print("  login via pwdird + slapd:             \(ms(l))   (\(ratio(l, r)) x the raw hash; slapd hashes once, pwdird and the module none)")
+    print("  failed login via pwdird + slapd:      \(ms(x))   (\(ratio(x, r)) x the raw hash)")
+    exit(0)
+}
+
+print("pwdir bench: \(rounds) rounds each, medians, interleaved")
 
 for count in [1_000, 100_000] {
     let t0 = monotonicNow()

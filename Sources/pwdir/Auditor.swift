@@ -3,7 +3,19 @@ import PwdirCore
 /// Records what the command does: syslog (authpriv, ident "pwdir") and the audit file.
 struct Auditor {
     let log: AuditLog
-    let directoryPath: String
+    /// The flat directory whose absence means nothing happened (nil: the accounts are on an
+    /// LDAP server, and the trail is written on this host whatever is here).
+    let directoryPath: String?
+
+    init(log: AuditLog, directoryPath: String?) {
+        self.log = log
+        self.directoryPath = directoryPath
+    }
+
+    /// The trail of a command run with `settings` on `paths`.
+    init(settings: Settings, paths: Paths) {
+        self.init(log: AuditLog(settings: settings, directoryPath: paths.directory), directoryPath: settings.store == .ldap ? nil : paths.directory)
+    }
 
     func record(actor: String, action: String, target: String?, result: String, detail: String? = nil, id: String? = nil) {
         do { try append(actor: actor, action: action, target: target, result: result, detail: detail, id: id) } catch {
@@ -22,7 +34,7 @@ struct Auditor {
         SystemLog.write(ident: "pwdir", result == "ok" || result == "pending" ? .notice : .warning, event.syslogLine)
         // Nothing happened to a directory that does not exist: syslog only, and no file is
         // left behind.
-        guard DirectoryFile(path: directoryPath).exists else { return }
+        if let directoryPath, !DirectoryFile(path: directoryPath).exists { return }
         try log.append(event)
     }
 }

@@ -15,11 +15,17 @@ struct CommandContext {
         paths = options.paths
         let (settings, warnings) = try Settings.load(path: paths.settings)
         for w in warnings { Output.warn(w) }
-        self.settings = settings
-        store = FileAccountStore(path: paths.directory)
-        auditor = Auditor(log: AuditLog(settings: settings, directoryPath: paths.directory), directoryPath: paths.directory)
+        store = try Stores.open(settings, paths: paths)
+        // The LDAP server's password policy is what happens there: it wins over pwdir.conf's.
+        self.settings = store.effectiveSettings(settings)
+        auditor = Auditor(settings: settings, paths: paths)
         authority = try Authority.resolve(store: store, auditor: auditor)
         now = systemNow()
+    }
+
+    /// Refuses a command that works on the flat file only (`why`: what to do instead).
+    func requireFileStore(_ command: String, _ why: String) throws(PwdirError) {
+        if settings.store == .ldap { throw .notAllowed("'pwdir \(command)' works on the flat file, and pwdir.conf says store = ldap; \(why)") }
     }
 
     /// The record of `login`, or `.userNotFound`.

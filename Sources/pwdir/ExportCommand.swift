@@ -29,6 +29,7 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         let c = try CommandContext(paths)
+        try c.requireFileStore("export", "the accounts are on the LDAP server already (copy them with slapcat or ldapsearch)")
         try c.authority.require(.export)
         let base = try Self.base(base, settings: c.settings, path: c.paths.settings)
         let lockout = Lockout(settings: c.settings)

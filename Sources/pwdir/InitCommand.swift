@@ -15,6 +15,11 @@ struct InitCommand: ParsableCommand {
         try Actor.requireRootItself("creates the directory", command: "init")
         let c = try CommandContext(paths)
         try c.authority.require(.initialize)
+        if c.settings.store == .ldap {
+            try c.authority.perform(.initialize, target: nil, detail: c.store.location) { () throws(PwdirError) in try c.store.create(format: format) }
+            print("created ou=people, ou=policies and the password policy under \(c.settings.ldapBase ?? "") on \(c.store.location)")
+            return
+        }
         try c.authority.perform(.initialize, target: nil, detail: c.paths.directory) { () throws(PwdirError) in try c.store.create(format: format) }
         print("created an empty directory at \(c.paths.directory) (format \(format))")
     }

@@ -12,6 +12,7 @@ struct MigrateCommand: ParsableCommand {
     func run() throws {
         try Actor.requireRootItself("migrates the directory", command: "migrate")
         let c = try CommandContext(paths)
+        try c.requireFileStore("migrate", "an LDAP store has no layout to migrate")
         try c.authority.require(.migrate)
         let migrated = try c.authority.perform(.migrate, target: nil, detail: c.paths.directory,
                                                outcome: { (n: Int?) in n.map { "format 1 to 2, \($0) users" } ?? "already format 2" }) { () throws(PwdirError) in

@@ -1,4 +1,4 @@
 /// The version `pwdir --version` prints; the Debian package and the man pages carry the same.
 enum PwdirVersion {
-    static let string = "0.12.0"
+    static let string = "0.13.0"
 }

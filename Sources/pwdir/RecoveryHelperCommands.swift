@@ -55,8 +55,8 @@ enum HelperRun {
             return
         }
         let (settings, _) = try Settings.load(path: paths.settings)
-        let store = FileAccountStore(path: paths.directory)
-        let auditor = Auditor(log: AuditLog(settings: settings, directoryPath: paths.directory), directoryPath: paths.directory)
+        let store = try Stores.open(settings, paths: paths)
+        let auditor = Auditor(settings: settings, paths: paths)
         let desk = RecoveryDesk(store: store, settings: settings, auditor: auditor, actor: "pam")
         work(desk, value, systemNow())
     }

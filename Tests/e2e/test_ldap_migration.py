@@ -7,8 +7,6 @@ ldapsearch prints comes back with `pwdir import --ldif` and logs in through the 
 import os
 import re
 import shutil
-import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -17,84 +15,9 @@ import pytest
 from pwdir_e2e import ROOT, assert_one_error_line, free_port, lines_of, run
 from test_hardening_locks import AUTH_ERR, MAXTRIES, PERM_DENIED, refused_as
 
-BASE = "dc=example,dc=org"
-ADMIN = "cn=admin," + BASE
-ADMIN_PASSWORD = "Slapd-Admin-Secret-1"
-SCHEMA = ROOT / "ldap" / "pwdir.schema"
-MUST_CHANGE = "Password must be changed"
-LOCKED = "Account locked"
+from ldap_e2e import ADMIN, ADMIN_PASSWORD, BASE, CONTAINERS, LOCKED, MUST_CHANGE, SCHEMA, Slapd, needs_slapd
 
-pytestmark = pytest.mark.skipif(not shutil.which("slapd") and not os.path.exists("/usr/sbin/slapd"),
-                                reason="slapd is not installed (make deps installs it)")
-
-
-class Slapd:
-    """A slapd of this test: its own config and database in FOLDER, on a loopback port. With
-    PEERS (the URIs of every provider, this one's at INDEX), one of several providers that
-    replicate each other (multiprovider, syncprov, syncrepl refreshAndPersist)."""
-
-    def __init__(self, folder: Path, env: dict, port: int = None, peers: list = None, index: int = 0):
-        self.folder = folder
-        self.env = env
-        self.port = port or free_port()
-        self.uri = "ldap://127.0.0.1:%d/" % self.port
-        (folder / "db").mkdir(parents=True)
-        replication = []
-        if peers:
-            replication = ["serverID %d %s" % (n + 1, uri) for n, uri in enumerate(peers)]
-        config = [
-            *("include /etc/ldap/schema/%s.schema" % s for s in ("core", "cosine", "inetorgperson", "nis")),
-            "include %s" % SCHEMA,
-            "modulepath /usr/lib/ldap", "moduleload back_mdb", "moduleload ppolicy", *(["moduleload syncprov"] if peers else []),
-            "pidfile %s/slapd.pid" % folder, "argsfile %s/slapd.args" % folder, *replication,
-            "database mdb", 'suffix "%s"' % BASE, 'rootdn "%s"' % ADMIN, "rootpw %s" % ADMIN_PASSWORD,
-            "directory %s/db" % folder, "maxsize 104857600", "index entryCSN,entryUUID eq",
-        ]
-        if peers:
-            config += ["overlay syncprov", "syncprov-checkpoint 100 1"]
-            for n, uri in enumerate(peers):
-                if n != index:
-                    config.append('syncrepl rid=%03d provider=%s bindmethod=simple binddn="%s" credentials=%s '
-                                  'searchbase="%s" type=refreshAndPersist retry="1 +" timeout=3'
-                                  % (n + 1, uri, ADMIN, ADMIN_PASSWORD, BASE))
-            config.append("multiprovider on")
-        config += ["overlay ppolicy", 'ppolicy_default "cn=default,ou=policies,%s"' % BASE, "ppolicy_use_lockout",
-                   "password-hash {CRYPT}", 'password-crypt-salt-format "$y$j9T$%.24s"']
-        folder.joinpath("slapd.conf").write_text(lines_of(*config))
-        started = run(["/usr/sbin/slapd", "-f", str(folder / "slapd.conf"), "-h", self.uri], env=env)
-        assert started.ok, "slapd did not start:\n%s" % started
-        deadline = time.monotonic() + 10
-        while not self.ldap("ldapsearch", "-b", "", "-s", "base", quiet=True).ok:
-            assert time.monotonic() < deadline, "slapd does not answer on %s" % self.uri
-            time.sleep(0.1)
-
-    def stop(self):
-        pidfile = self.folder / "slapd.pid"
-        if pidfile.exists():
-            pid = int(pidfile.read_text())
-            os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
-                    return
-                time.sleep(0.05)
-            os.kill(pid, signal.SIGKILL)
-
-    def ldap(self, tool: str, *args, stdin: str = None, quiet: bool = False):
-        """An ldap-utils TOOL as the server's administrator."""
-        return run([tool, "-x", "-H", self.uri, "-D", ADMIN, "-w", ADMIN_PASSWORD, *args], env=self.env, stdin=stdin, quiet=quiet)
-
-    def add(self, ldif: str, relax: bool = False):
-        result = self.ldap("ldapadd", *(["-e", "relax"] if relax else []), stdin=ldif)
-        assert result.ok, "ldapadd failed:\n%s" % result
-        return result
-
-    def bind(self, login: str, password: str):
-        """ldapwhoami as the user, asking for the password policy's answer."""
-        return run(["ldapwhoami", "-x", "-e", "ppolicy", "-H", self.uri, "-D", "uid=%s,ou=people,%s" % (login, BASE), "-w", password],
-                   env=self.env, quiet=True)
+pytestmark = needs_slapd
 
 
 @pytest.fixture
@@ -103,11 +26,6 @@ def slapd(world):
     yield server
     server.stop()
 
-
-CONTAINERS = lines_of(
-    "dn: %s" % BASE, "objectClass: dcObject", "objectClass: organization", "o: example", "dc: example", "",
-    "dn: ou=people,%s" % BASE, "objectClass: organizationalUnit", "ou: people", "",
-    "dn: ou=policies,%s" % BASE, "objectClass: organizationalUnit", "ou: policies")
 
 PASSWORDS = {"ana": "Lopez-Own-Password-1", "boss": "Chief-Own-Password-2", "bo": "Third-Own-Password-3",
              "cy": "Fourth-Own-Password-4", "dee": "Temporary-Pass-5x"}
@@ -302,5 +220,5 @@ def test_the_cn_config_schema_is_the_slapd_conf_one(world):
     assert loaded.ok, "slapadd refused pwdir.ldif:\n%s" % loaded
     dumped = run(["/usr/sbin/slapcat", "-n0", "-F", str(config), "-o", "ldif_wrap=no"], env=world.env).out
     names = lambda text: sorted(re.findall(r"NAME '(pwdir\w+)'", text))
-    assert names(dumped) == names(SCHEMA.read_text()) and len(names(dumped)) == 11, \
+    assert names(dumped) == names(SCHEMA.read_text()) and len(names(dumped)) == 12, \
         "pwdir.ldif and pwdir.schema differ: %s / %s" % (names(dumped), names(SCHEMA.read_text()))

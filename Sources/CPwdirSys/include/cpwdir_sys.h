@@ -69,4 +69,8 @@ int cpwdir_critical_enter(struct cpwdir_critical *saved);
 /// Puts back the uids and the signal mask saved by cpwdir_critical_enter.
 void cpwdir_critical_leave(const struct cpwdir_critical *saved);
 
+/// SO_PEERCRED of a connected Unix socket (struct ucred needs _GNU_SOURCE, which Swift's Glibc
+/// module does not turn on): who is at the other end. 0, or -1 with errno.
+int cpwdir_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
+
 #endif

@@ -22,6 +22,10 @@ public struct Paths: Equatable, Sendable {
 
     /// The tallies of failed logins: `users.tally/`.
     public var tallies: String { directory + ".tally" }
+    /// On a host whose accounts are on an LDAP server: an empty file per account the server
+    /// answered for, so that while pwdird is down pwdir's users still fail closed and other
+    /// names go on to pam_unix: `users.known/`.
+    public var known: String { directory + ".known" }
     /// The audit trail when the settings name none: `audit.log` beside the directory.
     public var defaultAuditLog: String { FilePathText.folder(of: directory) + "/audit.log" }
 

@@ -53,6 +53,22 @@ public struct Settings: Equatable, Sendable {
     public var totp = TotpPolicy.off
     /// The base DN of the organisation in LDAP (`pwdir export --ldif`, `pwdir ldap policy`).
     public var ldapBase: String?
+    /// Where the accounts are: the flat file (`file`, the default) or an LDAP server (`ldap`),
+    /// reached by the command directly and by the module through `pwdird`.
+    public var store = StoreKind.file
+    /// The LDAP servers, tried in order (`ldap://` or `ldaps://` URIs).
+    public var ldapURIs: [String] = []
+    /// The identity pwdird and the command bind as (its password in `ldapSecretFile`).
+    public var ldapBindDN: String?
+    public var ldapSecretFile = "/etc/security/pwdir.ldap.secret"
+    /// StartTLS on `ldap://` URIs; `ldaps://` URIs are TLS anyway.
+    public var ldapTLS = false
+    /// The CA that signs the servers' certificates (the only one trusted).
+    public var ldapCAFile: String?
+    /// Seconds for connecting to a server and for each operation.
+    public var ldapTimeout = 5
+    /// pwdird's socket, which the module asks.
+    public var pwdirdSocket = "/run/pwdird/socket"
     /// Steps of 30 s either side of now whose codes are accepted (clock drift, slow typing).
     public var totpWindow = 1
     /// The issuer an authenticator app shows beside the login (default: the host name).
@@ -75,6 +91,7 @@ public struct Settings: Equatable, Sendable {
         "deny", "unlock_time", "fail_interval", "yescrypt_cost", "minlen", "remember",
         "recovery_ttl", "sendmail", "mail_from", "generate_bits", "maxage", "warnage", "temp_ttl", "templates_dir", "lang", "mail_timeout", "audit_log", "recovery", "recovery_interval",
         "userdb_dir", "uid_min", "uid_max", "home_base", "default_shell", "totp", "totp_window", "totp_issuer", "ldap_base",
+        "store", "ldap_uri", "ldap_bind_dn", "ldap_secret_file", "ldap_tls", "ldap_ca_file", "ldap_timeout", "pwdird_socket",
     ]).union(qualityKeys)
 
     /// Parses settings text. Malformed lines and bad values are errors naming the line; unknown
@@ -124,6 +141,28 @@ public struct Settings: Equatable, Sendable {
             case "ldap_base":
                 do { try LDIF.validateBase(value) } catch { throw fail(error.message) }
                 s.ldapBase = value
+            case "store":
+                guard let kind = StoreKind(rawValue: value) else { throw fail("store must be file or ldap, not '\(PwdirError.printable(value))'") }
+                s.store = kind
+            case "ldap_uri":
+                let uris = value.split(separator: " ").map(String.init)
+                guard !uris.isEmpty, uris.allSatisfy({ ($0.hasPrefix("ldap://") || $0.hasPrefix("ldaps://")) && $0.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F } }) else {
+                    throw fail("ldap_uri must be ldap:// or ldaps:// URIs separated by spaces, not '\(PwdirError.printable(value))'")
+                }
+                s.ldapURIs = uris
+            case "ldap_bind_dn":
+                do { try LDIF.validateBase(value) } catch { throw fail("ldap_bind_dn '\(PwdirError.printable(value))' is not a DN such as cn=pwdird,dc=example,dc=org") }
+                s.ldapBindDN = value
+            case "ldap_secret_file", "ldap_ca_file", "pwdird_socket":
+                guard value.hasPrefix("/") else { throw fail("\(key) must be an absolute path") }
+                if key == "ldap_secret_file" { s.ldapSecretFile = value } else if key == "ldap_ca_file" { s.ldapCAFile = value } else { s.pwdirdSocket = value }
+            case "ldap_tls":
+                switch value.lowercased() {
+                case "starttls": s.ldapTLS = true
+                case "off", "no": s.ldapTLS = false
+                default: throw fail("ldap_tls must be starttls or off (ldaps:// URIs are TLS anyway), not '\(PwdirError.printable(value))'")
+                }
+            case "ldap_timeout": s.ldapTimeout = Int(try int(1...120))
             case "totp_window": s.totpWindow = Int(try int(0...Int64(Totp.maxWindow)))
             case "totp_issuer":
                 guard !value.isEmpty, value.utf8.count <= 64, !value.contains(":"), value.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) else {
@@ -179,6 +218,19 @@ public struct Settings: Equatable, Sendable {
         if s.uidMin <= 65_535 && s.uidMax >= 60_001 {
             throw PwdirError.invalidValue(field: "settings \(path)", reason: "uid_min..uid_max (\(s.uidMin)-\(s.uidMax)) overlaps systemd's reserved 60001-65535; keep below 60001 or above 65535")
         }
+        if s.store == .ldap {
+            let problem: String? = s.ldapURIs.isEmpty ? "ldap_uri" : s.ldapBase == nil ? "ldap_base" : s.ldapBindDN == nil ? "ldap_bind_dn" : nil
+            if let problem { throw PwdirError.settings(path: path, line: 0, reason: "store = ldap needs \(problem); set it (see pwdir.conf(5))") }
+            if s.totp != .off { throw PwdirError.settings(path: path, line: 0, reason: "totp is not available with store = ldap yet; set totp = off") }
+            // Passwords cross the network: in clear only to this machine itself.
+            if !s.ldapTLS, let clear = s.ldapURIs.first(where: { $0.hasPrefix("ldap://") && !Self.isLoopback(uri: $0) }) {
+                throw PwdirError.settings(path: path, line: 0, reason: "\(clear) would carry passwords in clear; use ldaps:// or set ldap_tls = starttls (with ldap_ca_file)")
+            }
+            let tls = s.ldapTLS || s.ldapURIs.contains { $0.hasPrefix("ldaps://") }
+            if tls && s.ldapCAFile == nil {
+                throw PwdirError.settings(path: path, line: 0, reason: "TLS to the LDAP servers needs ldap_ca_file, the CA that signs their certificates")
+            }
+        }
         return (s, warnings)
     }
 
@@ -194,8 +246,22 @@ public struct Settings: Equatable, Sendable {
         return try parse(text, path: path)
     }
 
+    /// An ldap:// URI whose host is this machine (127.0.0.0/8, ::1, localhost, or none).
+    static func isLoopback(uri: String) -> Bool {
+        var host = Substring(uri.dropFirst("ldap://".count))
+        host = host.prefix { $0 != "/" }
+        if host.hasPrefix("[") { return host.hasPrefix("[::1]") }
+        host = host.prefix { $0 != ":" }
+        return host.isEmpty || host == "localhost" || host.hasPrefix("127.")
+    }
+
     /// gethostname(2): no DNS lookup.
     public static func hostName() -> String { Sys.hostName() }
+}
+
+/// `store` in pwdir.conf.
+public enum StoreKind: String, Sendable, Equatable {
+    case file, ldap
 }
 
 /// `totp` in pwdir.conf.

@@ -53,6 +53,11 @@ public struct UserRecord: Equatable, Sendable {
         public static let multiValued: Set<String> = [history]
     }
 
+    /// Stands in a record for a password a server holds and pwdir may not read (the LDAP store):
+    /// well formed (the account has a password), never the hash of anything (its hash field is
+    /// not one yescrypt makes), and never written back.
+    public static let heldHash = "$y$j9T$held.by.the.LDAP.server$" + String(repeating: ".", count: 43)
+
     /// The value of `pwdAccountLockedTime` meaning "locked by an administrator until unlocked".
     public static let adminLockValue = "000001010000Z"
     static let cryptPrefix = "{CRYPT}"

@@ -53,6 +53,7 @@ extension ModuleLogic {
         let code = split?.1
         if enrolled, let split { host.authToken = split.0 }  // the modules below see the password alone
         let outcome = store.authenticate(user, password: password, settings: settings, now: now, settling: deferred ? .deferred : .login)
+        if case let .success(record) = outcome { keepProven(password, for: record, settings: settings) }
         // The password's verdict, when it is left to the code's step.
         var matched: Bool?
         if deferred {

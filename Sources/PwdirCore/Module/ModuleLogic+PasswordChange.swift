@@ -62,8 +62,15 @@ extension ModuleLogic {
         }
         guard let new = obtainNewPassword() else { return options.useAuthtok ? .authTokError : .conversationError }
         guard let new = new else { return .authTokError }
+        // A store that never shows pwdir the hash (LDAP): the change this login made due is
+        // checked against the password the login proved (see `keepProven`).
+        var checked = record
+        if changeExpired && host.authenticatedUser == user, checked.passwordHash == UserRecord.heldHash,
+           let kept = host.kept(Self.provenKey) {
+            checked.passwordHash = String(decoding: kept, as: UTF8.self)
+        }
         do {
-            try PasswordPolicy(settings: settings).check(new, user: user, old: host.oldAuthToken, record: record, settings: settings)
+            try PasswordPolicy(settings: settings).check(new, user: user, old: host.oldAuthToken, record: checked, settings: settings)
         } catch {
             switch error {
             case .weakPassword, .passwordTooLong:
@@ -158,5 +165,19 @@ extension ModuleLogic {
         case let .unavailable(error):
             return unavailable(error, user: user)
         }
+    }
+}
+
+extension ModuleLogic {
+    static let provenKey = "pam_pwdir_proven"
+
+    /// After a login whose password must now be changed, on a store that never shows pwdir the
+    /// hash (LDAP: the record holds `UserRecord.heldHash`), a hash of the password the login
+    /// proved is kept in the handle, so that the forced change, which asks no current
+    /// password, can refuse it as the new one (one more hash, for those logins only).
+    func keepProven(_ password: SecretBytes, for record: UserRecord, settings: Settings) {
+        guard record.mustChangePassword, record.passwordHash == UserRecord.heldHash,
+              let hash = try? Yescrypt.hashNew(password, cost: settings.yescryptCost) else { return }
+        host.keep(Self.provenKey, Array(hash.utf8))
     }
 }

@@ -23,7 +23,17 @@ public struct ModuleLogic {
         self.options = options
         self.host = host
         self.clock = clock
-        self.store = store ?? FileAccountStore(path: options.db)
+        self.store = store ?? Self.store(for: options)
+    }
+
+    /// The store pwdir.conf names: the flat file at `db=`, or pwdird for store = ldap (the
+    /// module never talks LDAP itself). Settings that cannot be read leave the file store, and
+    /// the hook then fails on them as it would.
+    static func store(for options: ModuleOptions) -> AccountStore {
+        if let (settings, _) = try? Settings.load(path: options.config), settings.store == .ldap {
+            return PwdirdClientStore(socket: settings.pwdirdSocket, knownFolder: Paths(directory: options.db, settings: options.config).known)
+        }
+        return FileAccountStore(path: options.db)
     }
 
     /// The module runs in a process without root (a screen locker) and the directory is not its
@@ -42,7 +52,7 @@ public struct ModuleLogic {
         do {
             let (settings, warnings) = try Settings.load(path: options.config)
             for w in warnings { host.log(.warning, w) }
-            return settings
+            return store.effectiveSettings(settings)
         } catch {
             host.log(.err, error.message)
             return nil
@@ -59,8 +69,9 @@ public struct ModuleLogic {
         if case .tallyDamaged = error { return .authInfoUnavailable }
         guard LoginName.isValid(user) else { return .userUnknown }
         let tally = (try? Sys.lstatIfExists(paths.tallies + "/" + user)) ?? nil
+        let known = (try? Sys.lstatIfExists(paths.known + "/" + user)) ?? nil  // an LDAP host's
         let unreadable = withoutRoot  // the tallies are out of reach: assume the name is ours
-        if tally != nil || unreadable { return .authInfoUnavailable }
+        if tally != nil || known != nil || unreadable { return .authInfoUnavailable }
         // No tally (a full disk kept it from being made): the directory, if it can be read, says.
         if case .some(.some) = try? store.record(user) { return .authInfoUnavailable }
         return .userUnknown

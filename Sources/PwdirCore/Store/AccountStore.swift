@@ -5,6 +5,9 @@
 public protocol AccountStore: AnyObject {
     /// Where the accounts are, for messages and the audit trail (a path, a URI).
     var location: String { get }
+    /// `settings` with what the store itself decides put in (an LDAP server's password policy
+    /// says when accounts lock and unlock); the file store changes nothing.
+    func effectiveSettings(_ settings: Settings) -> Settings
 
     // MARK: Reading
 
@@ -172,6 +175,11 @@ public enum AuthenticationOutcome: Equatable, Sendable {
 public struct NewLock: Equatable, Sendable {
     public var failures: Int
     public var until: Int64?
+
+    public init(failures: Int, until: Int64?) {
+        self.failures = failures
+        self.until = until
+    }
 }
 
 /// What checking a recovery code came to.
@@ -187,6 +195,11 @@ public enum RecoveryClaimOutcome: Equatable, Sendable {
 public struct RecoveryClaim: Equatable, Sendable {
     public var nonce: UInt64
     public var codeHash: String
+
+    public init(nonce: UInt64, codeHash: String) {
+        self.nonce = nonce
+        self.codeHash = codeHash
+    }
 }
 
 /// Who sets a password.
@@ -225,6 +238,8 @@ public struct UnlockReport: Equatable, Sendable {
 }
 
 extension AccountStore {
+    public func effectiveSettings(_ settings: Settings) -> Settings { settings }
+
     /// A password check that settles the login.
     public func authenticate(_ login: String, password: SecretBytes, settings: Settings, now: Int64) -> AuthenticationOutcome {
         authenticate(login, password: password, settings: settings, now: now, settling: .login)

@@ -93,6 +93,12 @@ public enum LDIF {
         public var attributes: [(name: String, value: String)]
         public var line: Int
 
+        public init(dn: String, attributes: [(name: String, value: String)], line: Int = 0) {
+            self.dn = dn
+            self.attributes = attributes
+            self.line = line
+        }
+
         public static func == (a: Entry, b: Entry) -> Bool {
             a.dn == b.dn && a.line == b.line && a.attributes.map(\.name) == b.attributes.map(\.name) && a.attributes.map(\.value) == b.attributes.map(\.value)
         }
@@ -189,6 +195,7 @@ public enum LDIF {
         "objectclass", "sn", "structuralobjectclass", "entryuuid", "entrycsn", "entrydn", "creatorsname", "createtimestamp",
         "modifiersname", "modifytimestamp", "subschemasubentry", "hassubordinates", "pwdpolicysubentry", "contextcsn",
         "pwdlastsuccess", "pwdgraceusetime", "pwdstarttime", "pwdendtime", "memberof", "numsubordinates", "entryttl",
+        "pwdirrecoverycode",  // a recovery code in flight stays where it was sent
     ]
 
     /// A name the directory can keep: a letter, then letters, digits and '-', at most 64 (no
@@ -300,7 +307,7 @@ public enum LDIF {
 
     /// A GeneralizedTime as slapd writes it (`YYYYMMDDHHMMSSZ`, perhaps with a fraction),
     /// after 1970 and before 10000 (what a tally holds).
-    static func time(_ value: String) -> Int64? {
+    public static func time(_ value: String) -> Int64? {
         let t: Int64?
         if let dot = value.firstIndex(of: "."), value.hasSuffix("Z") {
             t = GeneralizedTime.parse(String(value[..<dot]) + "Z")
