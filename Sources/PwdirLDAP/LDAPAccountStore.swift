@@ -233,12 +233,7 @@ public final class LDAPAccountStore: AccountStore {
         // An empty password is never sent (a server may take it for an anonymous bind): a
         // random one stands in, which the server counts as the wrong password it is.
         let sent: SecretBytes
-        if password.isEmpty {
-            guard let random = try? randomBytes(32) else { return .unavailable(.hashing("no random bytes")) }
-            sent = SecretBytes(random.map { 0x41 + $0 % 26 })
-        } else {
-            sent = password
-        }
+        do { sent = password.isEmpty ? try SecretBytes.standIn() : password } catch { return .unavailable(error) }
         let answer: LDAPAnswer
         do { answer = try LDAPConnection.bind(server, dn: dn(login), password: sent) } catch { return .unavailable(error) }
         switch (answer.code, answer.policy) {
@@ -310,8 +305,8 @@ public final class LDAPAccountStore: AccountStore {
 
     /// A failed login counted where every host sees it: a bind with a password nobody has.
     func countFailure(_ login: String) {
-        guard let random = try? randomBytes(32) else { return }
-        _ = try? LDAPConnection.bind(server, dn: dn(login), password: SecretBytes(random.map { 0x41 + $0 % 26 }))
+        guard let nobodys = try? SecretBytes.standIn() else { return }
+        _ = try? LDAPConnection.bind(server, dn: dn(login), password: nobodys)
     }
 
     public func claimRecoveryCode(_ login: String, code: SecretBytes, settings: Settings, now: Int64) -> RecoveryClaimOutcome {
@@ -436,11 +431,7 @@ public final class LDAPAccountStore: AccountStore {
 
     @discardableResult
     public func update<T>(_ login: String, _ change: (inout UserRecord) throws(PwdirError) -> T) throws(PwdirError) -> T {
-        guard let before = try read(login) else { throw .userNotFound(login) }
-        var record = before.record
-        let result = try change(&record)
-        try write(login, changes(from: before.record, to: record), csn: before.csn)
-        return result
+        try self.change(login) { (record, _) throws(PwdirError) -> T in try change(&record) }
     }
 
     @discardableResult
@@ -476,50 +467,28 @@ public final class LDAPAccountStore: AccountStore {
     public func setPassword(_ login: String, to password: SecretBytes, by setter: PasswordSetter, settings: Settings, now: Int64) throws(PwdirError) -> PasswordReport {
         let s = effectiveSettings(settings)
         let hash = try Yescrypt.hashNew(password, cost: s.yescryptCost)
-        let before = tally(login).tally
-        return try update(login) { (record) throws(PwdirError) -> PasswordReport in
-            var report = PasswordReport()
-            switch setter {
-            case .user:
-                if record.isAdminLocked { throw .lockedMeanwhile(login) }
-                let state = AccountState(record: record, tally: Tally(generation: record.resetGeneration), settings: s, now: now)
-                report.forcedChangeDone = record.mustChangePassword || state.passwordExpired
-                record.setPassword(hash: hash, now: now, mustChange: false)
-            case let .administrator(mustChange, weak):
-                record.setPassword(hash: hash, now: now, mustChange: mustChange, temporary: mustChange)
-                if weak { record[UserRecord.Key.policyOverride] = GeneralizedTime.format(now) }
-                let lockout = Lockout(settings: s)
-                if let before, lockout.isLocked(lockout.normalized(before, now: now, generation: record.resetGeneration), now: now) {
-                    report.liftedFailureLock = true
-                }
-                record.resetFailures(now: now)
-                report.stillLockedByAdministrator = record.isAdminLocked
-            }
-            return report
+        // The history is the server's: it keeps the old password in pwdHistory itself.
+        return try change(login) { (record, tally) throws(PwdirError) -> PasswordReport in
+            try record.applyPassword(hash: hash, by: setter, before: tally, settings: s, now: now, remember: nil)
         }
     }
 
     @discardableResult
     public func unlock(_ login: String, settings: Settings, now: Int64) throws(PwdirError) -> UnlockReport {
         let s = effectiveSettings(settings)
-        var report = UnlockReport()
-        let lockout = Lockout(settings: s)
-        try update(login) { (record) throws(PwdirError) in
-            if record.isAdminLocked {
-                report.wasAdministratorLocked = true
-                report.administratorLockBy = record[UserRecord.Key.lockedBy]
-            }
-            if let t = tally(login).tally {
-                let current = lockout.normalized(t, now: now, generation: record.resetGeneration)
-                if lockout.isLocked(current, now: now) { report.failureLock = current.failures.count }
-                else { report.failuresCleared = lockout.countingFailures(current, now: now) }
-            }
-            record[UserRecord.Key.lockedTime] = nil
-            record[UserRecord.Key.lockedBy] = nil
-            record[UserRecord.Key.lockedSince] = nil
-            record.resetFailures(now: now)
+        // The record's reset makes `changes` clear the server's failures and lock (with relax).
+        return try change(login) { (record, tally) throws(PwdirError) -> UnlockReport in
+            record.applyUnlock(reading: .tally(tally), settings: s, now: now)
         }
-        return report
+    }
+
+    /// `update` with the account's failures as the same read found them.
+    func change<T>(_ login: String, _ body: (inout UserRecord, Tally) throws(PwdirError) -> T) throws(PwdirError) -> T {
+        guard let before = try read(login) else { throw .userNotFound(login) }
+        var record = before.record
+        let result = try body(&record, before.tally)
+        try write(login, changes(from: before.record, to: record), csn: before.csn)
+        return result
     }
 
     /// Failures restored for accounts not added yet (an import restores them before it adds).
@@ -538,17 +507,7 @@ public final class LDAPAccountStore: AccountStore {
 
     /// pwdFailureTime and pwdAccountLockedTime as slapd writes them.
     static func failureChanges(failures: [Int64], lockedTime: Int64?) -> [LDAPChange] {
-        // The failure times as slapd writes them (a fraction tells apart two in one second).
-        var values: [String] = []
-        var previous: Int64?
-        var same = 0
-        for time in failures.sorted() {
-            same = time == previous ? same + 1 : 0
-            previous = time
-            let stamp = GeneralizedTime.format(time)
-            values.append(same == 0 ? stamp : String(stamp.dropLast()) + "." + String(String(1_000_000 + same).dropFirst()) + "Z")
-        }
-        var changes = [LDAPChange(.replace, "pwdFailureTime", values)]
+        var changes = [LDAPChange(.replace, "pwdFailureTime", LDIF.failureTimes(failures.sorted()))]
         if let lockedTime { changes.append(LDAPChange(.replace, "pwdAccountLockedTime", [GeneralizedTime.format(lockedTime)])) }
         return changes
     }

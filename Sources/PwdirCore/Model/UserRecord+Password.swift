@@ -33,3 +33,58 @@ extension UserRecord {
         self[Key.policyOverride] = nil
     }
 }
+
+/// What setting a password and unlocking do to a record, whatever store keeps it (the store
+/// writes the record, and what it keeps apart: a tally file, or the server's own attributes).
+extension UserRecord {
+    /// Sets `hash` as the password `setter` chose; `before` is the account's failures as read
+    /// first. `remember`: the history pwdir keeps itself (nil: the store's server keeps it).
+    public mutating func applyPassword(hash: String, by setter: PasswordSetter, before: Tally?, settings: Settings, now: Int64,
+                                       remember: Int?) throws(PwdirError) -> PasswordReport {
+        var report = PasswordReport()
+        switch setter {
+        case .user:
+            // Locked by an administrator while the user typed: nothing is stored.
+            if isAdminLocked { throw .lockedMeanwhile(login) }
+            let state = AccountState(record: self, tally: Tally(), settings: settings, now: now)
+            report.forcedChangeDone = mustChangePassword || state.passwordExpired
+            setPassword(hash: hash, now: now, mustChange: false, remember: remember)
+        case let .administrator(mustChange, weak):
+            setPassword(hash: hash, now: now, mustChange: mustChange, temporary: mustChange, remember: remember)
+            if weak { self[Key.policyOverride] = GeneralizedTime.format(now) }
+            // A new password from an administrator lifts a lock from failed logins (the seeds:
+            // "only the administrator can unlock it by generating a temporary password"); their
+            // own lock stays until 'pwdir unlock'.
+            let lockout = Lockout(settings: settings)
+            if let before, lockout.isLocked(lockout.normalized(before, now: now, generation: resetGeneration), now: now) {
+                report.liftedFailureLock = true
+            }
+            resetFailures(now: now, above: before?.generation ?? 0)
+            report.stillLockedByAdministrator = isAdminLocked
+        }
+        return report
+    }
+
+    /// Lifts an administrator's lock and makes every failure so far stop counting; `reading` is
+    /// the account's failures as read first, for the report.
+    public mutating func applyUnlock(reading: TallyReading, settings: Settings, now: Int64) -> UnlockReport {
+        var report = UnlockReport()
+        if isAdminLocked {
+            report.wasAdministratorLocked = true
+            report.administratorLockBy = self[Key.lockedBy]
+        }
+        let lockout = Lockout(settings: settings)
+        if let t = reading.tally {
+            let current = lockout.normalized(t, now: now, generation: resetGeneration)
+            if lockout.isLocked(current, now: now) { report.failureLock = current.failures.count }
+            else { report.failuresCleared = lockout.countingFailures(current, now: now) }
+        } else if case .damaged = reading {
+            report.tallyWasDamaged = true
+        }
+        self[Key.lockedTime] = nil
+        self[Key.lockedBy] = nil
+        self[Key.lockedSince] = nil
+        resetFailures(now: now, above: reading.tally?.generation ?? 0)
+        return report
+    }
+}

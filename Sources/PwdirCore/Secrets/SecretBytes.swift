@@ -46,6 +46,14 @@ public final class SecretBytes: @unchecked Sendable {
     /// True when the secret contains a NUL byte (it would be cut short as a C string).
     public var containsNUL: Bool { withBytes { $0.contains(0) } }
 
+    /// A password nobody has (32 random capital letters): sent in place of one that cannot be
+    /// (empty, too long), so the server checks and counts it as the wrong password it is.
+    public static func standIn() throws(PwdirError) -> SecretBytes {
+        var random = try randomBytes(32)
+        defer { for i in random.indices { random[i] = 0 } }
+        return SecretBytes(random.map { 0x41 + $0 % 26 })
+    }
+
     /// Constant-time equality (the time depends only on the lengths).
     public func constantTimeEquals(_ other: SecretBytes) -> Bool {
         withBytes { a in other.withBytes { b in constantTimeEqual(a, b) } }

@@ -300,28 +300,7 @@ public final class FileAccountStore: AccountStore {
         let hash = try Yescrypt.hashNew(password, cost: settings.yescryptCost)
         let before = tally(login).tally
         return try update(login) { (record) throws(PwdirError) -> PasswordReport in
-            var report = PasswordReport()
-            switch setter {
-            case .user:
-                // Locked by an administrator while the user typed: nothing is stored.
-                if record.isAdminLocked { throw .lockedMeanwhile(login) }
-                let state = AccountState(record: record, tally: Tally(), settings: settings, now: now)
-                report.forcedChangeDone = record.mustChangePassword || state.passwordExpired
-                record.setPassword(hash: hash, now: now, mustChange: false, remember: settings.remember)
-            case let .administrator(mustChange, weak):
-                record.setPassword(hash: hash, now: now, mustChange: mustChange, temporary: mustChange, remember: settings.remember)
-                if weak { record[UserRecord.Key.policyOverride] = GeneralizedTime.format(now) }
-                // A new password from an administrator lifts a lock from failed logins (the
-                // seeds: "only the administrator can unlock it by generating a temporary
-                // password"); their own lock stays until 'pwdir unlock'.
-                let lockout = Lockout(settings: settings)
-                if let before, lockout.isLocked(lockout.normalized(before, now: now, generation: record.resetGeneration), now: now) {
-                    report.liftedFailureLock = true
-                }
-                record.resetFailures(now: now, above: before?.generation ?? 0)
-                report.stillLockedByAdministrator = record.isAdminLocked
-            }
-            return report
+            try record.applyPassword(hash: hash, by: setter, before: before, settings: settings, now: now, remember: settings.remember)
         }
     }
 
@@ -333,21 +312,7 @@ public final class FileAccountStore: AccountStore {
         // One write lifts everything: the administrator's lock goes, and the reset time makes
         // every failure (and a failure lock) recorded before now stop counting.
         let record = try update(login) { (record) throws(PwdirError) -> UserRecord in
-            if record.isAdminLocked {
-                report.wasAdministratorLocked = true
-                report.administratorLockBy = record[UserRecord.Key.lockedBy]
-            }
-            if let t = reading.tally {
-                let current = lockout.normalized(t, now: now, generation: record.resetGeneration)
-                if lockout.isLocked(current, now: now) { report.failureLock = current.failures.count }
-                else { report.failuresCleared = lockout.countingFailures(current, now: now) }
-            } else if case .damaged = reading {
-                report.tallyWasDamaged = true
-            }
-            record[UserRecord.Key.lockedTime] = nil
-            record[UserRecord.Key.lockedBy] = nil
-            record[UserRecord.Key.lockedSince] = nil
-            record.resetFailures(now: now, above: reading.tally?.generation ?? 0)
+            report = record.applyUnlock(reading: reading, settings: settings, now: now)
             return record
         }
         // Then a fresh tally (a damaged one replaced); if this step does not happen, the reset

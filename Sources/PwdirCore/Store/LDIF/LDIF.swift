@@ -47,18 +47,22 @@ public enum LDIF {
             if record[UserRecord.Key.lockedTime] != UserRecord.adminLockValue, locked, let time = tally.lockedTime {
                 out += line(UserRecord.Key.lockedTime, GeneralizedTime.format(time))
             }
-            // Failures in one second are told apart by a fraction, as slapd writes them (it
-            // refuses a value twice).
-            var previous: Int64?
-            var same = 0
-            for time in tally.failures {
-                same = time == previous ? same + 1 : 0
-                previous = time
-                let stamp = GeneralizedTime.format(time)
-                out += line("pwdFailureTime", same == 0 ? stamp : String(stamp.dropLast()) + "." + String(1_000_000 + same).dropFirst() + "Z")
-            }
+            for stamp in failureTimes(tally.failures) { out += line("pwdFailureTime", stamp) }
         }
         return out + "\n"
+    }
+
+    /// Failure times (oldest first) as `pwdFailureTime` values: failures in one second are told
+    /// apart by a fraction, as slapd writes them (it refuses a value twice).
+    public static func failureTimes(_ failures: [Int64]) -> [String] {
+        var previous: Int64?
+        var same = 0
+        return failures.map { time in
+            same = time == previous ? same + 1 : 0
+            previous = time
+            let stamp = GeneralizedTime.format(time)
+            return same == 0 ? stamp : String(stamp.dropLast()) + "." + String(1_000_000 + same).dropFirst() + "Z"
+        }
     }
 
     /// The password policy entry (draft-behera, slapd's ppolicy overlay) that says what pwdir.conf says.

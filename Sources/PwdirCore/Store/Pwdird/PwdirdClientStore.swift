@@ -109,11 +109,8 @@ public final class PwdirdClientStore: AccountStore {
 
     public func authenticate(_ login: String, password: SecretBytes, settings: Settings, now: Int64, settling: PasswordSettlement) -> AuthenticationOutcome {
         // Longer than pwdird takes: no password is, so it is a wrong one, counted as such.
-        var sent = password
-        if password.count > PwdirdService.maxSecretBytes {
-            guard let random = try? randomBytes(32) else { return .unavailable(.hashing("no random bytes")) }
-            sent = SecretBytes(random.map { 0x41 + $0 % 26 })
-        }
+        let sent: SecretBytes
+        do { sent = password.count > PwdirdService.maxSecretBytes ? try SecretBytes.standIn() : password } catch { return .unavailable(error) }
         let answer: PwdirdMessage
         do { answer = try ask("authenticate", login, secret: sent) } catch { return .unavailable(error) }
         let record = answer["record"].flatMap(PwdirdCodec.record)

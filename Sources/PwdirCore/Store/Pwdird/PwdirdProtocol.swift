@@ -21,6 +21,16 @@ public struct PwdirdMessage: Equatable, Sendable {
         self.fields = fields.map { Field(name: $0.0, value: $0.1) }
     }
 
+    /// The answer that says `error` could not be helped: its kind and its words (a weak
+    /// password's reason alone, as the module tells it).
+    public static func failure(_ error: PwdirError) -> PwdirdMessage {
+        var m = PwdirdMessage()
+        m.add("result", "error")
+        m.add("kind", PwdirdCodec.kind(error))
+        if case let .weakPassword(reason) = error { m.add("message", reason) } else { m.add("message", PwdirError.printable(error.message, limit: 400)) }
+        return m
+    }
+
     public mutating func add(_ name: String, _ value: [UInt8]) { fields.append(Field(name: name, value: value)) }
     public mutating func add(_ name: String, _ text: String) { add(name, Array(text.utf8)) }
 

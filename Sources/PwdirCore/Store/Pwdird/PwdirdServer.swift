@@ -60,9 +60,7 @@ public final class PwdirdServer: @unchecked Sendable {
                 return true
             }
             guard admitted else {
-                var busy = PwdirdMessage()
-                busy.add("result", "error"); busy.add("kind", "server"); busy.add("message", "pwdird is busy; try again")
-                try? UnixSocket.send(fd, busy.encoded(), path: socketPath)
+                try? UnixSocket.send(fd, PwdirdMessage.failure(.server("pwdird is busy; try again")).encoded(), path: socketPath)
                 UnixSocket.close(fd)
                 continue
             }
@@ -119,9 +117,7 @@ public final class PwdirdServer: @unchecked Sendable {
         } else {
             do { store = try makeStore() } catch {
                 log(.err, error.message)
-                var out = PwdirdMessage()
-                out.add("result", "error"); out.add("kind", "server"); out.add("message", PwdirError.printable(error.message, limit: 400))
-                try? UnixSocket.send(fd, out.encoded(), path: socketPath)
+                try? UnixSocket.send(fd, PwdirdMessage.failure(error).encoded(), path: socketPath)
                 return
             }
         }

@@ -11,12 +11,7 @@ public enum PwdirdService {
 
     public static func answer(_ bytes: [UInt8], peer: uid_t, store: AccountStore, settings: Settings, now: Int64, log: (LogPriority, String) -> Void) -> [UInt8] {
         var out = PwdirdMessage()
-        func fail(_ e: PwdirError) -> [UInt8] {
-            out.add("result", "error")
-            out.add("kind", PwdirdCodec.kind(e))
-            if case let .weakPassword(reason) = e { out.add("message", reason) } else { out.add("message", PwdirError.printable(e.message, limit: 400)) }
-            return out.encoded()
-        }
+        func fail(_ e: PwdirError) -> [UInt8] { PwdirdMessage.failure(e).encoded() }
         guard let request = PwdirdMessage.decode(bytes), request.text("pwdird") == "1", let verb = request.text("verb"), let login = request.text("login") else {
             log(.warning, "a request from uid \(peer) that is not pwdird's protocol was refused")
             return fail(.notAllowed("not a pwdird request"))
