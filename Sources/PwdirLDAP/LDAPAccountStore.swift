@@ -40,6 +40,12 @@ public final class LDAPAccountStore: AccountStore {
         var csn: String?
         /// The outstanding recovery code (`pwdirRecoveryCode`), which is not part of the record.
         var recovery: RecoveryCode?
+        /// The second factor (`pwdirTotp`; `totpDamaged`: there, but unreadable), its state
+        /// (`pwdirTotpState`), and the failures of its code step (`pwdirSecondFactorFailure`).
+        var totp: TotpEnrolment?
+        var totpDamaged = false
+        var totpState: TotpState?
+        var codeFailures: [Int64] = []
     }
 
     /// The account at `login`'s DN (nil: none, or an entry whose uid is another spelling).
@@ -87,7 +93,18 @@ public final class LDAPAccountStore: AccountStore {
         }
         let tally = Tally(attempts: account.failures.sorted().map { Tally.Attempt(time: $0) }, lockedTime: account.failureLock, generation: record.resetGeneration)
         let recovery = entry.values("pwdirRecoveryCode").first.flatMap(Self.recoveryCode)
-        return Read(record: record, tally: tally, csn: entry.values("entryCSN").first, recovery: recovery)
+        var read = Read(record: record, tally: tally, csn: entry.values("entryCSN").first, recovery: recovery)
+        if let value = entry.values(Self.totpAttribute).first {
+            read.totp = Base64.decode(Array(value.utf8)).flatMap { try? TotpCodec.decodeEnrolment($0) }
+            read.totpDamaged = read.totp == nil
+        }
+        read.totpState = entry.values(Self.totpStateAttribute).first.flatMap { Base64.decode(Array($0.utf8)) }.flatMap { try? TotpCodec.decodeState($0) }
+        read.codeFailures = entry.values(Self.codeFailureAttribute).compactMap(LDIF.time).sorted()
+        // What pwdir shows and counts: the failures of both steps.
+        if !read.codeFailures.isEmpty {
+            read.tally.attempts = (account.failures + read.codeFailures).sorted().suffix(Tally.capacity).map { Tally.Attempt(time: $0) }
+        }
+        return read
     }
 
     /// The attributes `record` has on the server, by lower-cased name (as `pwdir export --ldif`
@@ -128,6 +145,7 @@ public final class LDAPAccountStore: AccountStore {
         // A reset of the failures (an administrator's unlock or new password) clears the server's.
         if new.resetGeneration > old.resetGeneration {
             out.append(LDAPChange(.replace, "pwdFailureTime"))
+            out.append(LDAPChange(.replace, Self.codeFailureAttribute))
             if !new.isAdminLocked { out.append(LDAPChange(.replace, "pwdAccountLockedTime")) }
         }
         return out
@@ -278,11 +296,6 @@ public final class LDAPAccountStore: AccountStore {
         return NewLock(failures: max(failures, s.deny), until: s.unlockTime > 0 ? now &+ s.unlockTime : nil)
     }
 
-    public func verifySecondFactor(_ login: String, code: SecretBytes, passwordMatched: Bool, settings: Settings, now: Int64) -> SecondFactorOutcome {
-        .refused(.unavailable(Self.noSecondFactor))
-    }
-
-    static let noSecondFactor = PwdirError.notAllowed("a second factor is not available with store = ldap yet")
     // MARK: Self-service recovery
 
     /// `pwdirRecoveryCode`: `HASH#SENT#EXPIRES#TRIES#CLAIMNONCE#CLAIMTIME` (a yescrypt hash has no '#').
@@ -522,14 +535,131 @@ public final class LDAPAccountStore: AccountStore {
         guard rc == LDAPCode.success else { throw connection.failure(rc, "removing \(dn(login))") }
     }
 
-    // MARK: Second factor (not on this store yet)
+    // MARK: Second factor
 
-    public func hasSecondFactor(_ login: String) -> Bool { false }
-    public func loginsWithSecondFactors() -> Set<String> { [] }
-    public func secondFactor(_ login: String) throws(PwdirError) -> SecondFactorSummary? { nil }
-    public func enrolSecondFactor(_ login: String, key: SecretBytes, now: Int64) throws(PwdirError) { throw Self.noSecondFactor }
-    public func setSecondFactorRecoveryCodes(_ login: String, _ codes: [TotpRecoveryCode]) throws(PwdirError) { throw Self.noSecondFactor }
-    public func removeSecondFactor(_ login: String) throws(PwdirError) -> Bool { false }
+    static let totpAttribute = "pwdirTotp"
+    static let totpStateAttribute = "pwdirTotpState"
+    static let codeFailureAttribute = "pwdirSecondFactorFailure"
+
+    static func encoded(_ bytes: [UInt8]) -> [String] { [Base64.encode(bytes)] }
+
+    public func hasSecondFactor(_ login: String) -> Bool {
+        do {
+            guard let r = try read(login) else { return false }
+            return r.totp != nil || r.totpDamaged
+        } catch {
+            return LoginName.isValid(login)  // it cannot be told: the code step fails closed
+        }
+    }
+
+    public func loginsWithSecondFactors() -> Set<String> {
+        let found = (try? connection.search(people, scope: .oneLevel, filter: "(\(Self.totpAttribute)=*)", attributes: ["uid"])) ?? []
+        return Set(found.compactMap { $0.values("uid").first })
+    }
+
+    public func secondFactor(_ login: String) throws(PwdirError) -> SecondFactorSummary? {
+        guard let r = try read(login), let e = r.totp else { return nil }
+        let state = (r.totpState ?? TotpState(keyID: e.keyID)).applying(to: e)
+        return SecondFactorSummary(created: e.created, lastUsed: state.lastUsed > 0 ? state.lastUsed : nil,
+                                   recoveryCodesLeft: state.codesLeft(of: e), recoveryCodes: e.codes.count)
+    }
+
+    public func enrolSecondFactor(_ login: String, key: SecretBytes, now: Int64) throws(PwdirError) {
+        guard let r = try read(login) else { throw .userNotFound(login) }
+        if let e = r.totp {
+            throw .invalidValue(field: "totp", reason: "\(login) has had a second factor since \(GeneralizedTime.readable(e.created)); remove it first with 'pwdir totp remove \(login)'")
+        }
+        // A state left by an earlier key names that key: it does not apply to this one.
+        let e = TotpEnrolment(key: key, keyID: try TotpCodec.newID(), created: now)
+        try write(login, [LDAPChange(.replace, Self.totpAttribute, Self.encoded(TotpCodec.encode(e))), LDAPChange(.replace, Self.totpStateAttribute)], csn: r.csn)
+    }
+
+    public func setSecondFactorRecoveryCodes(_ login: String, _ codes: [TotpRecoveryCode]) throws(PwdirError) {
+        guard let r = try read(login), var e = r.totp else {
+            throw .invalidValue(field: "totp", reason: "\(login) has no second factor; enrol it first with 'pwdir totp enroll \(login)'")
+        }
+        e.codes = codes
+        e.codesID = try TotpCodec.newID()
+        try write(login, [LDAPChange(.replace, Self.totpAttribute, Self.encoded(TotpCodec.encode(e)))], csn: r.csn)
+    }
+
+    public func removeSecondFactor(_ login: String) throws(PwdirError) -> Bool {
+        guard LoginName.isValid(login), let r = try read(login), r.totp != nil || r.totpDamaged else { return false }
+        try write(login, [LDAPChange(.replace, Self.totpAttribute), LDAPChange(.replace, Self.totpStateAttribute)], csn: nil)
+        return true
+    }
+
+    /// The code step of a login whose password the bind already checked (and slapd counted, or
+    /// cleared the failures of: a right password clears pwdFailureTime). A wrong code after the
+    /// right password is counted apart, in `pwdirSecondFactorFailure`, which no bind clears, and
+    /// locks the account (pwdAccountLockedTime, replicated) at `deny`; a wrong password was
+    /// counted by its bind. A code step is recorded with a compare-and-swap on the entry
+    /// (entryCSN): two logins racing with one code, one passes.
+    public func verifySecondFactor(_ login: String, code answer: SecretBytes, passwordMatched: Bool, settings: Settings, now: Int64) -> SecondFactorOutcome {
+        let s = effectiveSettings(settings)
+        let spaceless = answer.withBytes { b in SecretBytes(b.filter { $0 != UInt8(ascii: " ") }) }
+        let typed = Totp.isCode(spaceless) ? spaceless : answer
+        let isTotp = Totp.isCode(typed)
+        let dummy: String
+        do { dummy = try Yescrypt.makeSetting(cost: s.yescryptCost) } catch { return .refused(.unavailable(error)) }
+        /// The recovery code the answer is, at the cost of one yescrypt hash (a dummy when no tag matches).
+        func matchingRecoveryCode(_ codes: [TotpRecoveryCode]) -> Int? {
+            let code = RecoveryCode.normalize(typed)
+            let tag = TotpRecoveryCode.tag(of: code)
+            let candidates = codes.indices.filter { codes[$0].tag == tag }
+            if candidates.isEmpty { _ = Yescrypt.verify(code, against: nil, dummySetting: dummy) }
+            return candidates.first { Yescrypt.verify(code, against: codes[$0].hash, dummySetting: dummy) }
+        }
+        let found: Read?
+        do { found = try read(login) } catch { return .refused(.unavailable(error)) }
+        guard let r = found else {
+            if !isTotp { _ = matchingRecoveryCode([]) }
+            return .refused(.unknownUser)
+        }
+        if r.totpDamaged { return .refused(.unavailable(.server("the second factor of \(login) on the LDAP server cannot be read; enrol it again"))) }
+        guard let e = r.totp else { return .notEnrolled }
+        var state = (r.totpState ?? TotpState(keyID: e.keyID)).applying(to: e)
+        var accepted = false, replay = false
+        if isTotp {
+            // Computed whatever the password's verdict: the same work either way.
+            switch (try? Totp.match(typed, key: e.key, now: now, window: s.totpWindow, after: state.lastStep)) ?? Totp.Match.none {
+            case let .fresh(step):
+                state.lastStep = step
+                accepted = passwordMatched
+            case .used: replay = passwordMatched
+            case .none: break
+            }
+        } else if let i = matchingRecoveryCode(e.codes), state.spent & (1 << UInt32(i)) == 0 {
+            state.spent |= 1 << UInt32(i)
+            accepted = passwordMatched
+        }
+        if accepted {
+            state.lastUsed = now
+            do {
+                // Only if nothing changed since the read: another login with the same code, or
+                // one that failed meanwhile, makes this one start again.
+                try write(login, [LDAPChange(.replace, Self.totpStateAttribute, Self.encoded(TotpCodec.encode(state))),
+                                  LDAPChange(.replace, Self.codeFailureAttribute)], csn: r.csn)
+            } catch {
+                if case .changedMeanwhile = error { return .wrongCode(lock: nil, replay: true) }
+                return .refused(.unavailable(error))
+            }
+            return .success(r.record, recoveryCodesLeft: isTotp ? nil : state.codesLeft(of: e))
+        }
+        guard passwordMatched else { return .wrongCode(lock: nil, replay: false) }  // its bind counted it
+        // The right password and a wrong code: one failure, counted apart from the bind's.
+        let lockout = Lockout(settings: s)
+        let window = r.codeFailures.filter { s.failInterval == 0 || $0 > now &- s.failInterval }
+        let failures = window + [now]
+        var changes = [LDAPChange(.replace, Self.codeFailureAttribute, LDIF.failureTimes(failures))]
+        var lock: NewLock?
+        if s.deny > 0, failures.count >= s.deny, !lockout.isLocked(r.tally, now: now), !r.record.isAdminLocked {
+            changes.append(LDAPChange(.replace, "pwdAccountLockedTime", [GeneralizedTime.format(now)]))
+            lock = NewLock(failures: failures.count, until: s.unlockTime > 0 ? now &+ s.unlockTime : nil)
+        }
+        do { try write(login, changes, csn: nil) } catch { return .refused(.unavailable(error)) }
+        return .wrongCode(lock: lock, replay: replay)
+    }
 }
 
 extension String {

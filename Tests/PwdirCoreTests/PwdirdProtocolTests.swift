@@ -42,6 +42,21 @@ final class PwdirdProtocolTests: XCTestCase {
         XCTAssertNil(PwdirdCodec.outcome("locked nobody 5", record: nil))
     }
 
+    func testSecondFactorOutcomesRoundTrip() {
+        let r = UserRecord(login: "ana")
+        let outcomes: [SecondFactorOutcome] = [
+            .success(r, recoveryCodesLeft: nil), .success(r, recoveryCodesLeft: 7), .wrongCode(lock: nil, replay: false),
+            .wrongCode(lock: nil, replay: true), .wrongCode(lock: NewLock(failures: 3, until: 1_700_000_300), replay: false),
+            .wrongCode(lock: NewLock(failures: 3, until: nil), replay: true), .notEnrolled,
+            .refused(.unknownUser), .refused(.locked(.failures, until: 1_700_000_000)), .refused(.wrongPassword(lock: nil)),
+        ]
+        for o in outcomes {
+            XCTAssertEqual(PwdirdCodec.secondFactor(PwdirdCodec.secondFactor(o), record: r), o)
+        }
+        XCTAssertNil(PwdirdCodec.secondFactor("success", record: nil))
+        XCTAssertNil(PwdirdCodec.secondFactor("wrong-code 2", record: nil))
+    }
+
     func testTalliesPoliciesReportsAndClaimsRoundTrip() {
         let t = Tally(attempts: [Tally.Attempt(time: 10), Tally.Attempt(time: 20)], lockedTime: 20, generation: 4)
         XCTAssertEqual(PwdirdCodec.tally(PwdirdCodec.tally(t)), t)
@@ -133,7 +148,6 @@ final class PwdirdProtocolTests: XCTestCase {
         XCTAssertEqual(local.0.ldapURIs.count, 4, "loopback servers may be reached in clear")
         for (text, reason) in [("store = ldap\n", "ldap_uri"), ("store = ldap\nldap_uri = ldap://x/\n", "ldap_base"),
                                ("store = ldap\nldap_uri = ldap://x/\nldap_base = dc=x\n", "ldap_bind_dn"),
-                               ("store = ldap\nldap_uri = ldap://x/\nldap_base = dc=x\nldap_bind_dn = cn=a,dc=x\ntotp = optional\n", "totp"),
                                ("store = nfs\n", "file or ldap"), ("ldap_uri = http://x/\n", "ldap://"), ("ldap_tls = maybe\n", "starttls"),
                                ("pwdird_socket = run/socket\n", "absolute"),
                                ("store = ldap\nldap_uri = ldap://127.0.0.1/ ldap://ldap2.example.org/\nldap_base = dc=x\nldap_bind_dn = cn=a,dc=x\n", "in clear"),

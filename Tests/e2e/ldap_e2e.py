@@ -23,7 +23,7 @@ SERVICE_PASSWORD = "Pwdird-Service-Secret-7"
 ACL = [
     'limits dn.exact="%s" size=unlimited time=unlimited' % SERVICE,
     'access to attrs=userPassword by dn.exact="%s" =wsx by self =xw by anonymous auth by * none' % SERVICE,
-    'access to attrs=pwdirRecoveryCode by dn.exact="%s" manage by * none' % SERVICE,
+    'access to attrs=pwdirRecoveryCode,pwdirTotp by dn.exact="%s" manage by * none' % SERVICE,
     'access to * by dn.exact="%s" manage by self read by * none' % SERVICE,
 ]
 SCHEMA = ROOT / "ldap" / "pwdir.schema"

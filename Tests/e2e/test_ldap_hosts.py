@@ -18,6 +18,7 @@ import pytest
 from pwdir_e2e import MAIL_FROM, MSMTP, NOBODY, free_port, lines_of, median, ms, run
 from test_hardening_locks import AUTH_ERR, MAXTRIES, PERM_DENIED, refused_as
 from test_ldap_migration import PASSWORDS, populated, wait_for
+from test_totp import fresh_step, parse_enrolment, totp, wrong_code
 
 from ldap_e2e import BASE, BASE_ENTRY, SERVICE, SERVICE_ENTRY, SERVICE_PASSWORD, Pwdird, Slapd, needs_slapd
 
@@ -413,15 +414,17 @@ def test_the_module_links_no_ldap(world):
 
 
 def test_unusable_ldap_settings_are_refused(world):
-    """store = ldap with totp = optional, or with a service password file others may read: the
-    command and pwdird refuse the settings (exit 5), naming what is wrong."""
+    """store = ldap with a server reached in clear over the network, TLS without a CA file, or a
+    service password file others may read: the command and pwdird refuse the settings (exit 5),
+    naming what is wrong."""
     secret = world.path("ldap.secret")
     secret.write_text(SERVICE_PASSWORD + "\n")
     secret.chmod(0o644)
-    ldap = ("store = ldap", "ldap_uri = ldap://127.0.0.1:1/", "ldap_base = " + BASE, "ldap_bind_dn = " + SERVICE,
+    ldap = ("store = ldap", "ldap_base = " + BASE, "ldap_bind_dn = " + SERVICE,
             "ldap_secret_file = %s" % secret, "pwdird_socket = %s" % world.path("socket"))
-    for extra, why in (("totp = optional", "totp"), ("totp = off", str(secret))):
-        world.write_conf(*ldap, extra)
+    for uri, why in (("ldap://ldap.example.org/", "in clear"), ("ldaps://ldap.example.org/", "ldap_ca_file"),
+                     ("ldap://127.0.0.1:1/", str(secret))):
+        world.write_conf(*ldap, "ldap_uri = " + uri)
         refused = world.expect_clean_error("user", "list")
         assert refused.rc == 5 and why in refused.err, refused
         daemon = run([world.binaries.pwdir.parent / "pwdird", "--config", world.conf], env=world.env)
@@ -476,3 +479,42 @@ def test_no_timing_oracle_through_pwdird(world, site, note):
         if all(0.8 <= r <= 1.25 for r in ratios.values()):
             return
     raise AssertionError("time ratios to a wrong password outside [0.8, 1.25] (twice): %s" % ratios)
+
+
+def test_second_factor_on_one_host_holds_on_the_other(world, site):
+    """totp = optional on both hosts: ana, enrolled on host A (the key on the server, where only
+    the service identity reads it: not even ana's own bind), logs in on host B with her password
+    and the code (oathtool's); the same code is then refused on A (each code works once, across
+    hosts); with her right password, that replay and two wrong codes, on A and on B, lock her on
+    both (deny = 3); unlocked on B, she logs in on A with the next code."""
+    a, b = site.hosts["a"], site.hosts["b"]
+    for host in (a, b):
+        host.write_conf("totp = optional")
+        host.stop()
+        host.start()
+    user(a, "ana", PASSWORDS["ana"])
+    enrolled = parse_enrolment(world, "ana", a.pw_ok("totp", "enroll", "ana").out)
+    own = run(["ldapsearch", "-x", "-LLL", "-H", site.a.uri, "-D", "uid=ana,ou=people," + BASE, "-w", PASSWORDS["ana"],
+               "-b", "uid=ana,ou=people," + BASE, "-s", "base", "(objectClass=*)", "pwdirTotp", "cn"], env=world.env, quiet=True)
+    assert own.ok and "pwdirTotp" not in own.out, "ana can read her own key on the server:\n%s" % own
+    site.replicated("ana")
+    step = fresh_step(margin=12)
+    code = totp(enrolled.key, step)
+    logged = b.pam("ana", answers=[PASSWORDS["ana"], code])
+    assert logged.ok and "Verification code" in logged.output, "ana could not log in on B with the code:\n%s" % logged
+    assert b.pw_ok("totp", "show", "ana").out.count("last used") >= 1, "totp show on B does not say it was used"
+    site.replicated("ana")
+    refused_as(a.pam("ana", answers=[PASSWORDS["ana"], code]), AUTH_ERR)  # 1: the code again
+    wrong = wrong_code(enrolled.key, step)
+    refused_as(a.pam("ana", answers=[PASSWORDS["ana"], wrong]), AUTH_ERR)  # 2
+    site.replicated("ana")
+    refused_as(b.pam("ana", answers=[PASSWORDS["ana"], wrong]), AUTH_ERR)  # 3: locked now
+    site.replicated("ana")
+    for host in (a, b):
+        refused = host.pam("ana", answers=[PASSWORDS["ana"], totp(enrolled.key, step + 1)])
+        assert not refused.ok, "ana logged in on host %s while locked:\n%s" % (host.name, refused)
+        assert host.show("ana")["lockReason"] == "failures", host.show("ana")
+    b.pw_ok("unlock", "ana")
+    site.replicated("ana")
+    back = a.pam("ana", "authenticate", "acct_mgmt", answers=[PASSWORDS["ana"], totp(enrolled.key, step + 1)])
+    assert back.ok, "ana could not log in on A after the unlock:\n%s" % back

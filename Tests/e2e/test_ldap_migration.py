@@ -220,5 +220,5 @@ def test_the_cn_config_schema_is_the_slapd_conf_one(world):
     assert loaded.ok, "slapadd refused pwdir.ldif:\n%s" % loaded
     dumped = run(["/usr/sbin/slapcat", "-n0", "-F", str(config), "-o", "ldif_wrap=no"], env=world.env).out
     names = lambda text: sorted(re.findall(r"NAME '(pwdir\w+)'", text))
-    assert names(dumped) == names(SCHEMA.read_text()) and len(names(dumped)) == 12, \
+    assert names(dumped) == names(SCHEMA.read_text()) and len(names(dumped)) == 15, \
         "pwdir.ldif and pwdir.schema differ: %s / %s" % (names(dumped), names(SCHEMA.read_text()))

@@ -221,7 +221,6 @@ public struct Settings: Equatable, Sendable {
         if s.store == .ldap {
             let problem: String? = s.ldapURIs.isEmpty ? "ldap_uri" : s.ldapBase == nil ? "ldap_base" : s.ldapBindDN == nil ? "ldap_bind_dn" : nil
             if let problem { throw PwdirError.settings(path: path, line: 0, reason: "store = ldap needs \(problem); set it (see pwdir.conf(5))") }
-            if s.totp != .off { throw PwdirError.settings(path: path, line: 0, reason: "totp is not available with store = ldap yet; set totp = off") }
             // Passwords cross the network: in clear only to this machine itself.
             if !s.ldapTLS, let clear = s.ldapURIs.first(where: { $0.hasPrefix("ldap://") && !Self.isLoopback(uri: $0) }) {
                 throw PwdirError.settings(path: path, line: 0, reason: "\(clear) would carry passwords in clear; use ldaps:// or set ldap_tls = starttls (with ldap_ca_file)")

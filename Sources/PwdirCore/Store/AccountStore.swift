@@ -110,6 +110,13 @@ public struct SecondFactorSummary: Equatable, Sendable {
     public var lastUsed: Int64?
     public var recoveryCodesLeft: Int
     public var recoveryCodes: Int
+
+    public init(created: Int64, lastUsed: Int64?, recoveryCodesLeft: Int, recoveryCodes: Int) {
+        self.created = created
+        self.lastUsed = lastUsed
+        self.recoveryCodesLeft = recoveryCodesLeft
+        self.recoveryCodes = recoveryCodes
+    }
 }
 
 /// What a password's verdict does to the account's failures.

@@ -246,7 +246,7 @@ public enum TotpCodec {
     }
 
     /// 16 random hex digits.
-    static func newID() throws(PwdirError) -> String {
+    public static func newID() throws(PwdirError) -> String {
         let hex = Array("0123456789abcdef".utf8)
         return String(decoding: try randomBytes(8).flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 0xF)]] }, as: UTF8.self)
     }

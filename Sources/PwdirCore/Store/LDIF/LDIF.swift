@@ -199,7 +199,9 @@ public enum LDIF {
         "objectclass", "sn", "structuralobjectclass", "entryuuid", "entrycsn", "entrydn", "creatorsname", "createtimestamp",
         "modifiersname", "modifytimestamp", "subschemasubentry", "hassubordinates", "pwdpolicysubentry", "contextcsn",
         "pwdlastsuccess", "pwdgraceusetime", "pwdstarttime", "pwdendtime", "memberof", "numsubordinates", "entryttl",
-        "pwdirrecoverycode",  // a recovery code in flight stays where it was sent
+        // A recovery code in flight stays where it was sent; a second factor is not moved (the
+        // export leaves it out: enrol again).
+        "pwdirrecoverycode", "pwdirtotp", "pwdirtotpstate", "pwdirsecondfactorfailure",
     ]
 
     /// A name the directory can keep: a letter, then letters, digits and '-', at most 64 (no
@@ -324,10 +326,10 @@ public enum LDIF {
 }
 
 /// RFC 4648 base64, for LDIF values.
-enum Base64 {
+public enum Base64 {
     static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
-    static func encode(_ bytes: [UInt8]) -> String {
+    public static func encode(_ bytes: [UInt8]) -> String {
         var out: [UInt8] = []
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
         var i = 0
@@ -340,7 +342,7 @@ enum Base64 {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func decode(_ text: [UInt8]) -> [UInt8]? {
+    public static func decode(_ text: [UInt8]) -> [UInt8]? {
         var out: [UInt8] = []
         var buffer: UInt32 = 0
         var bits = 0

@@ -157,7 +157,12 @@ public final class PwdirdClientStore: AccountStore {
     public func forEachRecord(containing needle: String?, _ body: (UserRecord) throws(PwdirError) -> Void) throws(PwdirError) { throw Self.byCommand }
     public func loginsWithTallies() -> Set<String>? { nil }
     public func verifySecondFactor(_ login: String, code: SecretBytes, passwordMatched: Bool, settings: Settings, now: Int64) -> SecondFactorOutcome {
-        .refused(.unavailable(.notAllowed("a second factor is not available with store = ldap yet")))
+        let answer: PwdirdMessage
+        do { answer = try ask("second-factor", login, secret: code, [("matched", passwordMatched ? "1" : "0")]) } catch { return .refused(.unavailable(error)) }
+        guard let outcome = answer.text("outcome").flatMap({ PwdirdCodec.secondFactor($0, record: answer["record"].flatMap(PwdirdCodec.record)) }) else {
+            return .refused(.unavailable(.server("pwdird sent an answer that cannot be read")))
+        }
+        return outcome
     }
     public func storeRecoveryCode(_ login: String, hash: String, settings: Settings, now: Int64) throws(PwdirError) { throw Self.byCommand }
     public func dropRecoveryCode(_ login: String, hash: String) throws(PwdirError) {}
@@ -169,7 +174,11 @@ public final class PwdirdClientStore: AccountStore {
     public func unlock(_ login: String, settings: Settings, now: Int64) throws(PwdirError) -> UnlockReport { throw Self.byCommand }
     public func restoreFailures(_ login: String, failures: [Int64], lockedTime: Int64?, generation: UInt64) throws(PwdirError) { throw Self.byCommand }
     public func remove(_ login: String) throws(PwdirError) { throw Self.byCommand }
-    public func hasSecondFactor(_ login: String) -> Bool { false }
+    /// Whether it cannot be told (pwdird down), the code step fails closed.
+    public func hasSecondFactor(_ login: String) -> Bool {
+        guard let answer = try? ask("has-second-factor", login) else { return LoginName.isValid(login) }
+        return answer.text("second-factor") != "0"
+    }
     public func loginsWithSecondFactors() -> Set<String> { [] }
     public func secondFactor(_ login: String) throws(PwdirError) -> SecondFactorSummary? { nil }
     public func enrolSecondFactor(_ login: String, key: SecretBytes, now: Int64) throws(PwdirError) { throw Self.byCommand }

@@ -3,8 +3,9 @@
 /// each `NAME LENGTH\n` then LENGTH bytes and `\n`, so a password or a record travels as it is.
 ///
 /// Request: `pwdird`=1, `verb`, `login`, and per verb `secret` (a password or a recovery code,
-/// at most 511 bytes), `claim`. Verbs: `record`, `tally`, `policy`, `authenticate`,
-/// `set-password`, `recovery-claim`, `recovery-release`, `recovery-finish`.
+/// at most 511 bytes), `claim`, `matched`. Verbs: `record`, `tally`, `policy`, `authenticate`,
+/// `set-password`, `has-second-factor`, `second-factor`, `recovery-claim`, `recovery-release`,
+/// `recovery-finish`.
 /// Answer: `outcome`, `record` (the directory's own line format), `tally`, `policy`, `report`,
 /// `claim` as the verb needs, then `result` = `ok`, or `error` with `kind` and `message`.
 public struct PwdirdMessage: Equatable, Sendable {
@@ -168,6 +169,34 @@ public enum PwdirdCodec {
         r.stillLockedByAdministrator = bits[1] == "1"
         r.forcedChangeDone = bits[2] == "1"
         return r
+    }
+
+    /// A second factor's verdict as a line (and the record of a success, apart):
+    /// `success [CODES-LEFT]`, `wrong-code REPLAY [FAILURES UNTIL]`, `not-enrolled`,
+    /// `refused OUTCOME…`.
+    public static func secondFactor(_ o: SecondFactorOutcome) -> String {
+        switch o {
+        case let .success(_, left): return "success" + (left.map { " \($0)" } ?? "")
+        case let .wrongCode(lock, replay): return "wrong-code \(replay ? 1 : 0)" + (lock.map { " \($0.failures) \(until($0.until))" } ?? "")
+        case .notEnrolled: return "not-enrolled"
+        case let .refused(outcome): return "refused " + self.outcome(outcome)
+        }
+    }
+
+    public static func secondFactor(_ line: String, record: UserRecord?) -> SecondFactorOutcome? {
+        let words = line.split(separator: " ")
+        switch words.first {
+        case "success":
+            guard let record, words.count <= 2 else { return nil }
+            return .success(record, recoveryCodesLeft: words.count == 2 ? Int(words[1]) : nil)
+        case "wrong-code":
+            guard words.count == 2 || words.count == 4, words[1] == "0" || words[1] == "1" else { return nil }
+            let lock = words.count == 4 ? Int(words[2]).map { NewLock(failures: $0, until: until(words[3])) } : nil
+            return .wrongCode(lock: lock, replay: words[1] == "1")
+        case "not-enrolled": return .notEnrolled
+        case "refused": return outcome(String(line.dropFirst(8)), record: record).map { .refused($0) }
+        default: return nil
+        }
     }
 
     /// A recovery claim: `NONCE HASH`.

@@ -60,6 +60,15 @@ public enum PwdirdService {
                 out.add("report", PwdirdCodec.report(report))
                 log(.notice, "password of \(login) changed by its user")
             } catch { return fail(error) }
+        case "has-second-factor":
+            out.add("second-factor", store.hasSecondFactor(login) ? "1" : "0")
+        case "second-factor":
+            guard let secret, let matched = request.text("matched"), matched == "0" || matched == "1" else {
+                return fail(.notAllowed("second-factor needs the code and the password's verdict"))
+            }
+            let outcome = store.verifySecondFactor(login, code: secret, passwordMatched: matched == "1", settings: settings, now: now)
+            out.add("outcome", PwdirdCodec.secondFactor(outcome))
+            if case let .success(r, _) = outcome { out.add("record", PwdirdCodec.record(r)) }
         case "recovery-claim":
             guard let secret else { return fail(.notAllowed("recovery-claim needs the code")) }
             switch store.claimRecoveryCode(login, code: secret, settings: settings, now: now) {
