@@ -24,8 +24,6 @@ public final class LDAPAccountStore: AccountStore {
         connection = try LDAPConnection(service: server)
     }
 
-    /// What a record holds for the password the server keeps (see `UserRecord.heldHash`).
-    public static let heldHash = UserRecord.heldHash
 
     func dn(_ login: String) -> String { LDIF.dn(of: login, base: server.base) }
     var people: String { LDIF.peopleDN(base: server.base) }
@@ -87,7 +85,7 @@ public final class LDAPAccountStore: AccountStore {
             record[UserRecord.Key.created] = GeneralizedTime.format(t)
         }
         if hasPassword {
-            if record.passwordHash == nil { record.passwordHash = String(Self.heldHash) }
+            if record.passwordHash == nil { record.passwordHash = UserRecord.heldHash }
         } else {
             record[UserRecord.Key.password] = nil
         }
@@ -116,7 +114,7 @@ public final class LDAPAccountStore: AccountStore {
         for (name, value) in entry.attributes {
             let key = name.lowercased()
             if Self.serverKept.contains(key) { continue }
-            if key == "userpassword", value == "{CRYPT}" + Self.heldHash { continue }
+            if key == "userpassword", value == "{CRYPT}" + UserRecord.heldHash { continue }
             out[key, default: (name, [])].values.append(value)
         }
         return out
@@ -597,19 +595,10 @@ public final class LDAPAccountStore: AccountStore {
     /// (entryCSN): two logins racing with one code, one passes.
     public func verifySecondFactor(_ login: String, code answer: SecretBytes, passwordMatched: Bool, settings: Settings, now: Int64) -> SecondFactorOutcome {
         let s = effectiveSettings(settings)
-        let spaceless = answer.withBytes { b in SecretBytes(b.filter { $0 != UInt8(ascii: " ") }) }
-        let typed = Totp.isCode(spaceless) ? spaceless : answer
-        let isTotp = Totp.isCode(typed)
+        let (typed, isTotp) = Totp.answer(answer)
         let dummy: String
         do { dummy = try Yescrypt.makeSetting(cost: s.yescryptCost) } catch { return .refused(.unavailable(error)) }
-        /// The recovery code the answer is, at the cost of one yescrypt hash (a dummy when no tag matches).
-        func matchingRecoveryCode(_ codes: [TotpRecoveryCode]) -> Int? {
-            let code = RecoveryCode.normalize(typed)
-            let tag = TotpRecoveryCode.tag(of: code)
-            let candidates = codes.indices.filter { codes[$0].tag == tag }
-            if candidates.isEmpty { _ = Yescrypt.verify(code, against: nil, dummySetting: dummy) }
-            return candidates.first { Yescrypt.verify(code, against: codes[$0].hash, dummySetting: dummy) }
-        }
+        func matchingRecoveryCode(_ codes: [TotpRecoveryCode]) -> Int? { TotpRecoveryCode.matching(typed, in: codes, dummySetting: dummy) }
         let found: Read?
         do { found = try read(login) } catch { return .refused(.unavailable(error)) }
         guard let r = found else {

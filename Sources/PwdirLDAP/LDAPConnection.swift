@@ -31,15 +31,10 @@ public struct LDAPServer: Sendable {
 /// LDAP result codes pwdir tells apart.
 public enum LDAPCode {
     public static let success: Int32 = 0
-    public static let sizeLimitExceeded: Int32 = 4
-    public static let noSuchAttribute: Int32 = 16
-    public static let constraintViolation: Int32 = 19
     public static let noSuchObject: Int32 = 32
     public static let invalidCredentials: Int32 = 49
-    public static let insufficientAccess: Int32 = 50
     public static let busy: Int32 = 51
     public static let unavailable: Int32 = 52
-    public static let unwillingToPerform: Int32 = 53
     public static let alreadyExists: Int32 = 68
     public static let assertionFailed: Int32 = 122
 

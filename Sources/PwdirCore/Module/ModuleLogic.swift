@@ -19,18 +19,29 @@ public struct ModuleLogic {
         self.init(options: options, host: host, clock: { now }, store: store)
     }
 
+    /// The settings as read when the store was chosen (nil: a store was given), so that a hook
+    /// reads pwdir.conf once.
+    let loaded: Result<(Settings, warnings: [String]), PwdirError>?
+
     public init(options: ModuleOptions, host: ModuleHost, clock: @escaping @Sendable () -> Int64, store: AccountStore? = nil) {
         self.options = options
         self.host = host
         self.clock = clock
-        self.store = store ?? Self.store(for: options)
+        if let store {
+            self.store = store
+            loaded = nil
+        } else {
+            let read = Result { () throws(PwdirError) in try Settings.load(path: options.config) }
+            self.store = Self.store(for: options, settings: try? read.get().0)
+            loaded = read
+        }
     }
 
     /// The store pwdir.conf names: the flat file at `db=`, or pwdird for store = ldap (the
     /// module never talks LDAP itself). Settings that cannot be read leave the file store, and
     /// the hook then fails on them as it would.
-    static func store(for options: ModuleOptions) -> AccountStore {
-        if let (settings, _) = try? Settings.load(path: options.config), settings.store == .ldap {
+    static func store(for options: ModuleOptions, settings: Settings?) -> AccountStore {
+        if let settings, settings.store == .ldap {
             return PwdirdClientStore(socket: settings.pwdirdSocket, knownFolder: Paths(directory: options.db, settings: options.config).known)
         }
         return FileAccountStore(path: options.db)
@@ -50,7 +61,7 @@ public struct ModuleLogic {
     /// The settings, or nil (logged) when they cannot be used.
     func loadSettings() -> Settings? {
         do {
-            let (settings, warnings) = try Settings.load(path: options.config)
+            let (settings, warnings) = try (loaded ?? Result { () throws(PwdirError) in try Settings.load(path: options.config) }).get()
             for w in warnings { host.log(.warning, w) }
             return store.effectiveSettings(settings)
         } catch {

@@ -56,6 +56,13 @@ public enum Totp {
     }
 
     /// Six ASCII digits: what an authenticator shows (anything else is a recovery code or wrong).
+    /// What was typed at `Verification code: `: six digits ("123 456", as some apps show it, is
+    /// a code too) are a TOTP code; anything else is taken for a recovery code, as typed.
+    public static func answer(_ typed: SecretBytes) -> (code: SecretBytes, isTotp: Bool) {
+        let spaceless = typed.withBytes { b in SecretBytes(b.filter { $0 != UInt8(ascii: " ") }) }
+        return isCode(spaceless) ? (spaceless, true) : (typed, isCode(typed))
+    }
+
     public static func isCode(_ typed: SecretBytes) -> Bool {
         typed.count == digits && typed.withBytes { $0.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
     }

@@ -353,26 +353,15 @@ public final class FileAccountStore: AccountStore {
 
     public func verifySecondFactor(_ login: String, code answer: SecretBytes, passwordMatched: Bool, settings: Settings, now: Int64) -> SecondFactorOutcome {
         let lockout = Lockout(settings: settings)
-        // "123 456", as some apps show it, is a code too; anything but six digits is taken for a
-        // recovery code, which costs one yescrypt hash (a dummy when no code's tag matches).
-        let spaceless = answer.withBytes { b in SecretBytes(b.filter { $0 != UInt8(ascii: " ") }) }
-        let typed = Totp.isCode(spaceless) ? spaceless : answer
-        let isTotp = Totp.isCode(typed)
+        // A recovery code costs one yescrypt hash (a dummy when no code's tag matches).
+        let (typed, isTotp) = Totp.answer(answer)
         let dummy: String
         let record: UserRecord?
         do {
             dummy = try Yescrypt.makeSetting(cost: settings.yescryptCost)
             record = try self.record(login)
         } catch { return .refused(.unavailable(error)) }
-        /// The code of `codes` the answer is, at the cost of one yescrypt hash (a dummy when no
-        /// code's tag matches).
-        func matchingRecoveryCode(_ codes: [TotpRecoveryCode]) -> Int? {
-            let code = RecoveryCode.normalize(typed)
-            let tag = TotpRecoveryCode.tag(of: code)
-            let candidates = codes.indices.filter { codes[$0].tag == tag }
-            if candidates.isEmpty { _ = Yescrypt.verify(code, against: nil, dummySetting: dummy) }
-            return candidates.first { Yescrypt.verify(code, against: codes[$0].hash, dummySetting: dummy) }
-        }
+        func matchingRecoveryCode(_ codes: [TotpRecoveryCode]) -> Int? { TotpRecoveryCode.matching(typed, in: codes, dummySetting: dummy) }
         guard let record else {
             // The same work as an account's code, and no lock (see touchDecoy).
             tallies.touchDecoy(durable: false)

@@ -36,6 +36,16 @@ public struct TotpRecoveryCode: Equatable, Sendable {
 
     /// How many codes a set holds.
     public static let count = 10
+
+    /// The code of `codes` that `typed` is, at the cost of one yescrypt hash (a dummy with
+    /// `dummySetting` when no code's tag matches): the tag picks the one hash a try costs.
+    public static func matching(_ typed: SecretBytes, in codes: [TotpRecoveryCode], dummySetting: String) -> Int? {
+        let code = RecoveryCode.normalize(typed)
+        let tag = tag(of: code)
+        let candidates = codes.indices.filter { codes[$0].tag == tag }
+        if candidates.isEmpty { _ = Yescrypt.verify(code, against: nil, dummySetting: dummySetting) }
+        return candidates.first { Yescrypt.verify(code, against: codes[$0].hash, dummySetting: dummySetting) }
+    }
     /// How many leading characters of a (normalized) code are its tag.
     public static let tagLength = 4
 
